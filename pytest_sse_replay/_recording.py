@@ -1,0 +1,220 @@
+"""`RecordingTransport`: forwards to a real transport and writes down every chunk with its time.
+
+The client gets each chunk the moment it arrives (vcrpy and cassetter read the whole
+stream before delivering anything, so a stream's timing cannot even be observed through
+them). The recording is appended to the cassette when the response arrives and filled in
+as the body streams, so a recording of a stream the client abandons is still complete up
+to where it stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+
+import httpx
+
+from ._cassette import (
+    CLIENT_CLOSED,
+    COMPLETE,
+    Cassette,
+    Chunk,
+    Ending,
+    Interaction,
+    RecordedResponse,
+    StrPath,
+)
+from ._faces import ChunkSink, Face, face_for
+from ._replay import _Httpx2Transports
+
+if TYPE_CHECKING:
+    import httpx2
+
+__all__ = ["RecordingTransport"]
+
+# Content-Encodings the recorder can undo, so the cassette holds readable text that
+# redaction can scrub; the encoding header is removed from the recording to match.
+_DECODABLE = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+
+
+def _round(t: float) -> float:
+    # Microseconds: finer than any network, and short in the YAML.
+    return round(t, 6)
+
+
+class _Recorder(ChunkSink):
+    """Receives one response's chunks from the stream wrapper and fills in its recording."""
+
+    def __init__(
+        self,
+        response: RecordedResponse,
+        start: float,
+        clock: Callable[[], float],
+        encoding: str,
+        on_done: Callable[[Interaction], None] | None,
+        interaction: Interaction,
+    ) -> None:
+        self.response = response
+        self._start = start
+        self._clock = clock
+        self._done = False
+        self._on_done = on_done
+        self._interaction = interaction
+        self._raw: list[Chunk] = []  # kept in case decoding fails part-way
+        self._decoder = zlib.decompressobj(_DECODABLE[encoding]) if encoding in _DECODABLE else None
+        self._encoding = encoding
+
+    def chunk(self, data: bytes) -> None:
+        if self._done or not data:
+            return
+        t = _round(self._clock() - self._start)
+        if self._decoder is None:
+            self.response.chunks.append(Chunk(t, data))
+            return
+        self._raw.append(Chunk(t, data))
+        try:
+            decoded = self._decoder.decompress(data)
+        except zlib.error:
+            self._undo_decoding()
+            return
+        if decoded:
+            self.response.chunks.append(Chunk(t, decoded))
+
+    def _undo_decoding(self) -> None:
+        # Not what the header said: keep the raw bytes (and the header) rather than guess.
+        self._decoder = None
+        self.response.chunks[:] = self._raw
+        self.response.headers.append(("content-encoding", self._encoding))
+        self.response.decoded = ""
+
+    def _finish(self, end: Ending) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._decoder is not None:
+            try:
+                tail = self._decoder.flush()
+            except zlib.error:
+                self._undo_decoding()
+            else:
+                if tail:
+                    t = self._raw[-1].t if self._raw else 0.0
+                    self.response.chunks.append(Chunk(t, tail))
+        self.response.end = end
+        if self._on_done is not None:
+            self._on_done(self._interaction)
+
+    def complete(self) -> None:
+        self._finish(COMPLETE)
+
+    def failed(self, exc: BaseException) -> None:
+        if isinstance(exc, Exception):
+            self._finish(Ending.failed(type(exc).__name__, str(exc)))
+        else:  # KeyboardInterrupt, task cancellation: the client stopped, not the server
+            self._finish(CLIENT_CLOSED)
+
+    def closed_early(self) -> None:
+        self._finish(CLIENT_CLOSED)
+
+
+class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Transports):
+    """Forwards to `wrapped` (by default the client library's own network transport) and
+    appends every interaction to `cassette`, each chunk with its arrival time.
+
+    `on_done(interaction)` is called when a response's body has ended, however it ended.
+    """
+
+    def __init__(
+        self,
+        cassette: Cassette | StrPath | None = None,
+        wrapped: Any = None,
+        *,
+        on_done: Callable[[Interaction], None] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        if cassette is None:
+            cassette = Cassette()
+        elif not isinstance(cassette, Cassette):
+            cassette = Cassette(path=Path(cassette))
+        self.cassette = cassette
+        self.wrapped = wrapped
+        self.on_done = on_done
+        self.clock = clock
+        self._own: dict[tuple[str, bool], Any] = {}
+        self._lock = threading.Lock()
+
+    def _transport(self, face: Face, is_async: bool) -> Any:
+        if self.wrapped is not None:
+            return self.wrapped
+        with self._lock:
+            key = (face.name, is_async)
+            if key not in self._own:
+                self._own[key] = face.network_transport(is_async=is_async)
+            return self._own[key]
+
+    def _start(self, face: Face, request: Any, body: bytes, response: Any, start: float) -> Any:
+        headers_t = _round(self.clock() - start)
+        headers = [
+            (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw
+        ]
+        encoding = (response.headers.get("content-encoding") or "").strip().lower()
+        decoded = ""
+        if encoding in _DECODABLE:
+            decoded = encoding
+            headers = [
+                (k, v) for k, v in headers if k not in ("content-encoding", "content-length")
+            ]
+        recorded = RecordedResponse(
+            status=response.status_code,
+            headers=headers,
+            # Until the body ends, the recording says what is true so far.
+            end=CLIENT_CLOSED,
+            headers_t=headers_t,
+            decoded=decoded,
+        )
+        interaction = Interaction(face.recorded_request(request, body), recorded)
+        self.cassette.append(interaction)
+        return _Recorder(recorded, start, self.clock, encoding, self.on_done, interaction)
+
+    @overload
+    def handle_request(self, request: httpx.Request) -> httpx.Response: ...
+    @overload
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response: ...
+    def handle_request(self, request: Any) -> Any:
+        face = face_for(request)
+        body = request.read()
+        start = self.clock()
+        response = self._transport(face, False).handle_request(request)
+        sink = self._start(face, request, body, response, start)
+        response.stream = face.recording_stream(response.stream, sink, is_async=False)
+        return response
+
+    @overload
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response: ...
+    @overload
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response: ...
+    async def handle_async_request(self, request: Any) -> Any:
+        face = face_for(request)
+        body = await request.aread()
+        start = self.clock()
+        response = await self._transport(face, True).handle_async_request(request)
+        sink = self._start(face, request, body, response, start)
+        response.stream = face.recording_stream(response.stream, sink, is_async=True)
+        return response
+
+    def close(self) -> None:
+        # Only the sync transports this recorder opened; async ones close in aclose().
+        for (_, is_async), transport in self._own.items():
+            if not is_async:
+                transport.close()
+
+    async def aclose(self) -> None:
+        for (_, is_async), transport in self._own.items():
+            if is_async:
+                await transport.aclose()
+            else:
+                transport.close()

@@ -1,0 +1,1 @@
+"""The pytest plugin: options, marker and fixtures (wiring only)."""
