@@ -30,6 +30,7 @@ demo: $(VENV)/.installed-demo
 	$(BIN)/sse-replay demo
 
 bench: $(VENV)/.installed-test
+	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python bench/run.py
 
 format: $(VENV)/.installed-test
