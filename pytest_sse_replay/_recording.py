@@ -28,7 +28,10 @@ from ._cassette import (
     RecordedResponse,
     StrPath,
 )
+from ._event import Event
 from ._faces import ChunkSink, Face, face_for
+from ._parser import SSEParser
+from ._redact import Redaction
 from ._replay import _Httpx2Transports
 
 if TYPE_CHECKING:
@@ -57,6 +60,7 @@ class _Recorder(ChunkSink):
         encoding: str,
         on_done: Callable[[Interaction], None] | None,
         interaction: Interaction,
+        on_event: Callable[[Event], None] | None = None,
     ) -> None:
         self.response = response
         self._start = start
@@ -67,13 +71,21 @@ class _Recorder(ChunkSink):
         self._raw: list[Chunk] = []  # kept in case decoding fails part-way
         self._decoder = zlib.decompressobj(_DECODABLE[encoding]) if encoding in _DECODABLE else None
         self._encoding = encoding
+        self._on_event = on_event
+        self._parser = SSEParser() if on_event is not None and response.is_event_stream else None
+
+    def _append(self, chunk: Chunk) -> None:
+        self.response.chunks.append(chunk)
+        if self._parser is not None and self._on_event is not None:
+            for event in self._parser.feed(chunk.data, chunk.t):
+                self._on_event(event)
 
     def chunk(self, data: bytes) -> None:
         if self._done or not data:
             return
         t = _round(self._clock() - self._start)
         if self._decoder is None:
-            self.response.chunks.append(Chunk(t, data))
+            self._append(Chunk(t, data))
             return
         self._raw.append(Chunk(t, data))
         try:
@@ -82,7 +94,7 @@ class _Recorder(ChunkSink):
             self._undo_decoding()
             return
         if decoded:
-            self.response.chunks.append(Chunk(t, decoded))
+            self._append(Chunk(t, decoded))
 
     def _undo_decoding(self) -> None:
         # Not what the header said: keep the raw bytes (and the header) rather than guess.
@@ -102,8 +114,7 @@ class _Recorder(ChunkSink):
                 self._undo_decoding()
             else:
                 if tail:
-                    t = self._raw[-1].t if self._raw else 0.0
-                    self.response.chunks.append(Chunk(t, tail))
+                    self._append(Chunk(self._raw[-1].t if self._raw else 0.0, tail))
         self.response.end = end
         if self._on_done is not None:
             self._on_done(self._interaction)
@@ -125,7 +136,9 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
     """Forwards to `wrapped` (by default the client library's own network transport) and
     appends every interaction to `cassette`, each chunk with its arrival time.
 
-    `on_done(interaction)` is called when a response's body has ended, however it ended.
+    `on_done(interaction)` is called when a response's body has ended, however it ended;
+    `on_event(event)` for each event the client is handed, as it arrives. The cassette in
+    memory holds what was sent, secrets included: `save()` writes it redacted.
     """
 
     def __init__(
@@ -134,6 +147,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         wrapped: Any = None,
         *,
         on_done: Callable[[Interaction], None] | None = None,
+        on_event: Callable[[Event], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         if cassette is None:
@@ -143,6 +157,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         self.cassette = cassette
         self.wrapped = wrapped
         self.on_done = on_done
+        self.on_event = on_event
         self.clock = clock
         self._own: dict[tuple[str, bool], Any] = {}
         self._lock = threading.Lock()
@@ -178,7 +193,9 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         )
         interaction = Interaction(face.recorded_request(request, body), recorded)
         self.cassette.append(interaction)
-        return _Recorder(recorded, start, self.clock, encoding, self.on_done, interaction)
+        return _Recorder(
+            recorded, start, self.clock, encoding, self.on_done, interaction, self.on_event
+        )
 
     @overload
     def handle_request(self, request: httpx.Request) -> httpx.Response: ...
@@ -205,6 +222,11 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         sink = self._start(face, request, body, response, start)
         response.stream = face.recording_stream(response.stream, sink, is_async=True)
         return response
+
+    def save(self, path: StrPath | None = None, *, redaction: Redaction | None = None) -> Path:
+        """Write the cassette with secrets redacted (the default lists, or `redaction`)."""
+        (redaction or Redaction()).apply(self.cassette)
+        return self.cassette.save(path)
 
     def close(self) -> None:
         # Only the sync transports this recorder opened; async ones close in aclose().

@@ -1,1 +1,156 @@
-"""The pytest plugin: options, marker and fixtures (wiring only)."""
+"""The pytest plugin: options, marker and fixtures. Wiring only: the work is elsewhere.
+
+Heavy imports (httpx, respx, yaml) happen inside the fixtures, so a pytest run whose
+tests use no cassette pays nothing for this plugin being installed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ._options import (
+    INI_DIR,
+    INI_MODE,
+    INI_REDACT_HEADERS,
+    INI_REDACT_QUERY,
+    INI_SPEED,
+    MARKER,
+    OPT_RECORD,
+    OPT_SPEED,
+    RECORD_MODES,
+)
+
+if TYPE_CHECKING:
+    from ._session import ActiveCassette
+
+_ACTIVE = pytest.StashKey["ActiveCassette"]()
+_RUN_STARTED = pytest.StashKey[float]()
+
+DOCS = "docs/plugin.md"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sse-replay", "SSE cassettes (pytest-sse-replay)")
+    group.addoption(
+        "--sse-record",
+        dest=OPT_RECORD,
+        nargs="?",
+        const="once",
+        default=None,
+        choices=RECORD_MODES,
+        metavar="MODE",
+        help="record SSE cassettes: none (replay only, the default), once (a bare "
+        "--sse-record: record cassettes that do not exist), new (record what has no "
+        "recording), all (record everything afresh). Overrides ini sse_record_mode.",
+    )
+    group.addoption(
+        "--sse-speed",
+        dest=OPT_SPEED,
+        default=None,
+        metavar="FACTOR",
+        help="replay speed for the whole run: 0 = no waiting, 1 = as recorded, 2 = twice "
+        "as fast. Overrides the marker and ini sse_speed.",
+    )
+    parser.addini(INI_DIR, "folder of SSE cassettes, relative to the rootdir", default="cassettes")
+    parser.addini(INI_MODE, "record mode when --sse-record is not given", default="none")
+    parser.addini(
+        INI_SPEED, "replay speed when neither --sse-speed nor the marker sets one", default="0"
+    )
+    parser.addini(
+        INI_REDACT_HEADERS, "more header names whose values never reach a cassette", type="args"
+    )
+    parser.addini(
+        INI_REDACT_QUERY, "more query parameters whose values never reach a cassette", type="args"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(name=None, *, speed=None, faults=(), match_on=None, redact_headers=(), "
+        "redact_query=()): answer every httpx/httpx2 request in this test from the SSE "
+        "cassette `name` (default: derived from the test), or record it with --sse-record. "
+        f"See {DOCS}.",
+    )
+    config.stash[_RUN_STARTED] = time.time()
+    # Bad settings are a usage error at start-up, not a failure in every test.
+    from ._config import RecordMode, parse_speed
+
+    mode = config.getoption(OPT_RECORD)
+    if mode is None:
+        RecordMode.parse(config.getini(INI_MODE) or "none", f"ini {INI_MODE}")
+    speed = config.getoption(OPT_SPEED)
+    if speed is not None:
+        parse_speed(speed, "--sse-speed")
+    parse_speed(config.getini(INI_SPEED) or "0", f"ini {INI_SPEED}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A marked test gets the cassette without asking for the fixture; unmarked tests pay nothing.
+    for item in items:
+        if (
+            isinstance(item, pytest.Function)
+            and item.get_closest_marker(MARKER) is not None
+            and "sse_cassette" not in item.fixturenames
+        ):
+            item.fixturenames.append("sse_cassette")
+
+
+def _closest_markers(item: pytest.Item) -> list[pytest.Mark]:
+    """All sse_cassette marks of the closest node that has any (test > class > module)."""
+    marks: list[pytest.Mark] = []
+    owner = None
+    for node, mark in item.iter_markers_with_node(MARKER):
+        if owner is None:
+            owner = node
+        if node is not owner:
+            break
+        marks.append(mark)
+    # iter_markers_with_node walks a node's marks last-applied first; decorators read
+    # top-down, so the first cassette named on the test is the one recordings go to.
+    return marks[::-1]
+
+
+@pytest.fixture
+def sse_faults() -> tuple[Any, ...]:
+    """Faults added to the cassette's own: parametrize it, e.g. with `faults.matrix()`."""
+    return ()
+
+
+@pytest.fixture
+def sse_cassette(request: pytest.FixtureRequest, sse_faults: Any) -> Iterator[ActiveCassette]:
+    """The active SSE cassette of this test (activates the default one when unmarked)."""
+    from ._config import resolve
+    from ._routing import routed
+    from ._session import ActiveCassette
+
+    item = request.node
+    settings = resolve(item, _closest_markers(item))
+    active = ActiveCassette(
+        settings,
+        test=item.nodeid,
+        run_started=request.config.stash[_RUN_STARTED],
+        extra_faults=tuple(sse_faults or ()),
+    )
+    item.stash[_ACTIVE] = active
+    try:
+        with routed(active):
+            yield active
+    finally:
+        active.close()
+        active.save()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    result = yield
+    # The test body passed, but code under test may have swallowed a missing recording:
+    # that is still a failure, with the message it would have seen.
+    active = item.stash.get(_ACTIVE, None)
+    if active is not None and active.misses:
+        pytest.fail("\n\n".join(active.misses), pytrace=False)
+    return result

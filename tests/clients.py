@@ -12,6 +12,7 @@ import anyio
 import httpx
 import httpx_sse
 
+httpx2: ModuleType | None
 try:
     import httpx2
 except ImportError:  # pragma: no cover - httpx2 is part of the test extra
@@ -60,26 +61,30 @@ class Driver:
         client_kwargs = {k: kwargs.pop(k) for k in ("timeout",) if k in kwargs}
 
         def sync() -> Outcome:
-            with self.client(transport, **client_kwargs) as client:
-                with client.stream(method, url, **kwargs) as response:
-                    out = Outcome(response.status_code, dict(response.headers))
-                    try:
-                        for chunk in response.iter_raw():
-                            out.chunks.append(chunk)
-                    except self.lib.HTTPError as exc:
-                        out.error = exc
-                    return out
+            with (
+                self.client(transport, **client_kwargs) as client,
+                client.stream(method, url, **kwargs) as response,
+            ):
+                out = Outcome(response.status_code, dict(response.headers))
+                try:
+                    for chunk in response.iter_raw():
+                        out.chunks.append(chunk)
+                except self.lib.HTTPError as exc:
+                    out.error = exc
+                return out
 
         async def async_() -> Outcome:
-            async with self.client(transport, **client_kwargs) as client:
-                async with client.stream(method, url, **kwargs) as response:
-                    out = Outcome(response.status_code, dict(response.headers))
-                    try:
-                        async for chunk in response.aiter_raw():
-                            out.chunks.append(chunk)
-                    except self.lib.HTTPError as exc:
-                        out.error = exc
-                    return out
+            async with (
+                self.client(transport, **client_kwargs) as client,
+                client.stream(method, url, **kwargs) as response,
+            ):
+                out = Outcome(response.status_code, dict(response.headers))
+                try:
+                    async for chunk in response.aiter_raw():
+                        out.chunks.append(chunk)
+                except self.lib.HTTPError as exc:
+                    out.error = exc
+                return out
 
         return self.run(sync, async_)
 
@@ -100,7 +105,9 @@ class Driver:
 
         return self.run(sync, async_)
 
-    def sse(self, transport: Any, method: str, url: str, **kwargs: Any) -> list[tuple[str, str, str]]:
+    def sse(
+        self, transport: Any, method: str, url: str, **kwargs: Any
+    ) -> list[tuple[str, str, str]]:
         """Read a stream with the library's usual SSE client: httpx-sse for httpx, the
         built-in EventSource for httpx2. Returns (event, data, id) triples."""
         if self.lib is httpx:
@@ -126,9 +133,8 @@ class Driver:
                 return [(e.event, e.data, e.id) for e in self.lib.EventSource(r)]
 
         async def async2() -> list[tuple[str, str, str]]:
-            async with self.client(transport) as client:
-                async with client.stream(method, url, **kwargs) as r:
-                    return [(e.event, e.data, e.id) async for e in self.lib.EventSource(r)]
+            async with self.client(transport) as client, client.stream(method, url, **kwargs) as r:
+                return [(e.event, e.data, e.id) async for e in self.lib.EventSource(r)]
 
         return self.run(sync2, async2)
 

@@ -8,8 +8,9 @@ import anyio
 import httpx
 import pytest
 
-from pytest_sse_replay import Cassette, ReplayTransport
+from pytest_sse_replay import Cassette, Event, ReplayTransport
 from pytest_sse_replay._cassette import (
+    COMPLETE,
     Chunk,
     Ending,
     Interaction,
@@ -29,7 +30,7 @@ def stream_cassette(
     chunks: list[bytes],
     *,
     gap: float = 0.01,
-    end: Ending = Ending(),
+    end: Ending = COMPLETE,
     url: str = URL,
     method: str = "GET",
     headers_t: float = 0.0,
@@ -44,7 +45,13 @@ def stream_cassette(
     return Cassette([Interaction(RecordedRequest(method, url), response)])
 
 
-CHUNKS = [b"event: a\r\ndata: 1\r", b"\n\r\ndata: {\"type\":\"x\"", b"}\n\n", b"data: \xc3", b"\xa9\n\n"]
+CHUNKS = [
+    b"event: a\r\ndata: 1\r",
+    b'\n\r\ndata: {"type":"x"',
+    b"}\n\n",
+    b"data: \xc3",
+    b"\xa9\n\n",
+]
 
 
 def test_replay_delivers_recorded_bytes_and_boundaries(driver: Driver) -> None:
@@ -220,11 +227,15 @@ def test_walk_raises_a_neutral_failure_for_a_recorded_error() -> None:
 
 def test_events_delivered_are_observed_with_their_time() -> None:
     """on_event receives each event the client is handed, in order, with its arrival time."""
-    seen = []
+    seen: list[Event] = []
     transport = ReplayTransport(stream_cassette(CHUNKS), on_event=seen.append)
     with httpx.Client(transport=transport) as client:
         client.get(URL)
-    assert [(e.type, e.data) for e in seen] == [("a", "1"), ("message", '{"type":"x"}'), ("message", "é")]
+    assert [(e.type, e.data) for e in seen] == [
+        ("a", "1"),
+        ("message", '{"type":"x"}'),
+        ("message", "é"),
+    ]
     assert [e.name for e in seen] == ["a", "x", "message"]
     assert all(e.t >= 0 for e in seen)
 
@@ -237,12 +248,13 @@ def test_sse_clients_work_unchanged_on_replay(driver: Driver) -> None:
 
 def test_ordinary_json_responses_replay_too(driver: Driver) -> None:
     """A non-SSE interaction (a JSON POST) is answered like any other."""
-    response = RecordedResponse(201, [("content-type", "application/json")], [Chunk(0.01, b'{"job_id":"j1"}')])
-    cassette = Cassette([Interaction(RecordedRequest("POST", "http://service.test/jobs"), response)])
-    out = driver.stream(ReplayTransport(cassette), "POST", "http://service.test/jobs", json={"a": 1})
+    response = RecordedResponse(
+        201, [("content-type", "application/json")], [Chunk(0.01, b'{"job_id":"j1"}')]
+    )
+    cassette = Cassette(
+        [Interaction(RecordedRequest("POST", "http://service.test/jobs"), response)]
+    )
+    out = driver.stream(
+        ReplayTransport(cassette), "POST", "http://service.test/jobs", json={"a": 1}
+    )
     assert (out.status, out.body) == (201, b'{"job_id":"j1"}')
-
-
-@pytest.fixture(params=__import__("tests.clients", fromlist=["DRIVERS"]).DRIVERS, ids=lambda d: d.id)
-def driver(request: pytest.FixtureRequest) -> Driver:
-    return request.param  # type: ignore[no-any-return]

@@ -1,0 +1,12 @@
+"""Option, ini and marker names: shared by the plugin and the settings, and import-free, so
+loading the plugin costs a pytest run nothing until a test uses a cassette."""
+
+OPT_RECORD = "sse_record"
+OPT_SPEED = "sse_speed_option"
+INI_DIR = "sse_cassette_dir"
+INI_MODE = "sse_record_mode"
+INI_SPEED = "sse_speed"
+INI_REDACT_HEADERS = "sse_redact_headers"
+INI_REDACT_QUERY = "sse_redact_query"
+MARKER = "sse_cassette"
+RECORD_MODES = ("none", "once", "new", "all")
