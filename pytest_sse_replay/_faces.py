@@ -111,8 +111,14 @@ class Face:
 
     # -- the client library's own network transports ----------------------------------------
 
-    def network_transport(self, *, is_async: bool) -> Any:
-        return self.module.AsyncHTTPTransport() if is_async else self.module.HTTPTransport()
+    def network_transport(self, *, is_async: bool, keepalive: bool = True) -> Any:
+        # Without keep-alive each connection closes with its response: for a transport
+        # whose owner cannot await its aclose() (a fixture's sync teardown).
+        limits = (
+            self.module.Limits() if keepalive else self.module.Limits(max_keepalive_connections=0)
+        )
+        cls = self.module.AsyncHTTPTransport if is_async else self.module.HTTPTransport
+        return cls(limits=limits)
 
 
 class _ReplayStreamBody:

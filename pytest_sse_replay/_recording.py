@@ -149,6 +149,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         on_done: Callable[[Interaction], None] | None = None,
         on_event: Callable[[Event], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        keepalive: bool = True,
     ) -> None:
         if cassette is None:
             cassette = Cassette()
@@ -159,6 +160,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         self.on_done = on_done
         self.on_event = on_event
         self.clock = clock
+        self.keepalive = keepalive
         self._own: dict[tuple[str, bool], Any] = {}
         self._lock = threading.Lock()
 
@@ -168,7 +170,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         with self._lock:
             key = (face.name, is_async)
             if key not in self._own:
-                self._own[key] = face.network_transport(is_async=is_async)
+                self._own[key] = face.network_transport(is_async=is_async, keepalive=self.keepalive)
             return self._own[key]
 
     def _start(self, face: Face, request: Any, body: bytes, response: Any, start: float) -> Any:

@@ -136,7 +136,9 @@ class ActiveCassette:
         with self._lock:
             recorder = self._recorders.get(key)
             if recorder is None:  # one per library and face, so connections are pooled
-                recorder = RecordingTransport(self.new, on_event=self._delivered)
+                recorder = RecordingTransport(
+                    self.new, on_event=self._delivered, keepalive=not is_async
+                )
                 self._recorders[key] = recorder
             return recorder
 

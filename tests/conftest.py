@@ -4,6 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# Import the plugin's lazily loaded modules here, in the outer session: CPython 3.11 can
+# fail compiling a module first imported deep inside a nested (pytester) pytest run.
+import pytest_sse_replay._routing  # noqa: F401
 from pytest_sse_replay._server import run_server
 
 from .clients import DRIVERS, Driver
