@@ -102,12 +102,17 @@ class Face:
         return cls(message)  # type: ignore[no-any-return]
 
     @contextlib.contextmanager
-    def mapped_failures(self, request: Any) -> Iterator[None]:
+    def mapped_failures(self, request: Any, *, is_async: bool) -> Iterator[None]:
         """Raise the core's neutral StreamFailure as this library's own exception."""
         try:
             yield
         except StreamFailure as failure:
-            raise self.error(failure.error, failure.message, request) from None
+            message = failure.message
+            if failure.error == "ReadTimeout" and not message:
+                # What httpcore says: the socket's "timed out" in sync code; anyio's
+                # TimeoutError carries no message, so async clients see "".
+                message = "" if is_async else "timed out"
+            raise self.error(failure.error, message, request) from None
 
     # -- the client library's own network transports ----------------------------------------
 
@@ -148,7 +153,7 @@ class _ReplayStreamBody:
         )
 
     def __iter__(self) -> Iterator[bytes]:
-        with self._face.mapped_failures(self._request):
+        with self._face.mapped_failures(self._request, is_async=False):
             for item in self._walk():
                 if item.__class__ is float:
                     time.sleep(item)
@@ -156,7 +161,7 @@ class _ReplayStreamBody:
                     yield item  # type: ignore[misc]
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with self._face.mapped_failures(self._request):
+        with self._face.mapped_failures(self._request, is_async=True):
             for item in self._walk():
                 if item.__class__ is float:
                     # anyio: the same code under asyncio and trio, never blocking the loop.

@@ -110,6 +110,9 @@ class PlayContext:
     attempt: int
     # Event streams this transport is serving right now, not counting this one.
     open_streams: int
+    # The client's read timeout in seconds (None: it waits forever): faults.stall uses it
+    # to decide whether a silence outlasts the client.
+    read_timeout: float | None = None
 
 
 class Fault(Protocol):
@@ -171,8 +174,9 @@ class StallWithoutTimeout(RuntimeError):
     """A stall was injected but the client has no read timeout: a real one would hang forever."""
 
 
-# The message httpcore gives a ReadTimeout raised from a socket read that timed out.
-READ_TIMEOUT_MESSAGE = "timed out"
+# A read timeout's message is the library's own and differs between its sync and async
+# backends, so the core leaves it blank and each face fills in what its client would say.
+READ_TIMEOUT_MESSAGE = ""
 
 
 def walk(

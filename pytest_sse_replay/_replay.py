@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 import anyio
@@ -16,6 +17,7 @@ from ._faces import HTTPX2, Face, face_for
 from ._matching import Matcher
 from ._parser import SSEParser
 from ._plan import Fault, Plan, PlayContext, Script, plan
+from ._resume import resume
 
 if TYPE_CHECKING:
     import httpx2
@@ -85,35 +87,51 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
     # -- the shared core: everything but reading the body and sleeping ------------------------
 
     def _prepare(self, face: Face, request: Any, body: bytes, start: float) -> Plan:
+        """Match the request and fix its plan. For an event stream that stays one, a slot
+        in `open_streams` is taken here; `_stream` hands it to the stream to give back."""
         live = face.recorded_request(request, body)
         with self._lock:
             index = self.matcher.find(live)
             interaction = self.cassette.interactions[index]
             self.played.append(Played(index, interaction, live))
         script = Script.from_response(interaction.response)
-        if interaction.response.is_event_stream and self.faults:
-            with self._lock:
-                open_streams = self._open_streams
-                attempts = self._attempts
-                for n in range(len(attempts)):
-                    attempts[n] += 1
-                contexts = [
-                    PlayContext(live, attempts[n], open_streams) for n in range(len(attempts))
-                ]
+        if not interaction.response.is_event_stream:
+            return plan(script, self.speed)
+        # A reconnect with Last-Event-ID resumes after that event, before any fault.
+        script = resume(
+            script, live.header("last-event-id"), interaction.request.header("last-event-id")
+        )
+        # The slot is taken in the same locked step that reads the count, so that
+        # concurrent requests (threads or tasks) never all see the same count and all pass
+        # faults.connection_limit; it is given back below if a fault made this no stream.
+        with self._lock:
+            open_streams = self._open_streams
+            self._open_streams += 1
+            attempts = self._attempts
+            for n in range(len(attempts)):
+                attempts[n] += 1
+            contexts = [
+                PlayContext(live, attempts[n], open_streams, face.read_timeout(request))
+                for n in range(len(attempts))
+            ]
+        try:
             for fault, context in zip(self.faults, contexts, strict=True):
                 script = fault.apply(script, context)
-        return plan(script, self.speed)
+            played = plan(script, self.speed)
+        except BaseException:
+            self._stream_closed()
+            raise
+        if not _is_event_stream(played.headers):
+            self._stream_closed()
+        return played
 
     def _stream(self, face: Face, request: Any, played: Plan, start: float, is_async: bool) -> Any:
         observe = None
         is_stream = _is_event_stream(played.headers)
         if self.on_event is not None and is_stream:
             observe = self._observer(start)
-        on_close = None
-        if is_stream:
-            with self._lock:
-                self._open_streams += 1
-            on_close = self._stream_closed
+        # The slot in `open_streams` was taken by `_prepare`; the stream gives it back on close.
+        on_close = self._stream_closed if is_stream else None
         return face.response(
             played.status,
             played.headers,
@@ -144,6 +162,16 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         with self._lock:
             self._open_streams -= 1
 
+    @contextlib.contextmanager
+    def _slot_given_back_on_error(self, played: Plan) -> Iterator[None]:
+        # A head wait cut short (a cancelled task) must not leave its slot taken.
+        try:
+            yield
+        except BaseException:
+            if _is_event_stream(played.headers):
+                self._stream_closed()
+            raise
+
     @property
     def open_streams(self) -> int:
         """Event streams being served right now."""
@@ -162,7 +190,8 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         if played.head_at:
             delay = start + played.head_at - self.clock()
             if delay > 0:
-                time.sleep(delay)
+                with self._slot_given_back_on_error(played):
+                    time.sleep(delay)
         return self._stream(face, request, played, start, is_async=False)
 
     @overload
@@ -176,7 +205,8 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         if played.head_at:
             delay = start + played.head_at - self.clock()
             if delay > 0:
-                await anyio.sleep(delay)
+                with self._slot_given_back_on_error(played):
+                    await anyio.sleep(delay)
         return self._stream(face, request, played, start, is_async=True)
 
     def close(self) -> None:

@@ -12,6 +12,14 @@ from pytest_sse_replay._server import run_server
 
 pytest_plugins = ["pytester"]
 
+
+@pytest.fixture(autouse=True)
+def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs load our plugin alone: isolated from whatever else is installed, and fast
+    (hypothesis' plugin alone would re-import 200 modules in every in-process run)."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTEST_PLUGINS", "pytest_sse_replay.plugin")
+
 RUN_TEST = """
 import httpx, pytest
 
@@ -437,7 +445,7 @@ def test_{n}():
         for n, name in enumerate(["shared"] * 6 + [f"own_{i}" for i in range(6)])
     )
     write(pytester, "import httpx, pytest\n" + tests)
-    pytester.runpytest_subprocess("-n", "2", "--sse-record=all").assert_outcomes(passed=12)
+    pytester.runpytest_subprocess("-p", "xdist", "-n", "2", "--sse-record=all").assert_outcomes(passed=12)
     shared = Cassette.load(cassette_file(pytester, "shared.yaml"))
     assert sorted(i.request.url[-3:] for i in shared) == [f"n={n}" for n in range(6)]
     for i in range(6):
