@@ -17,8 +17,9 @@ from ._eventlog import EventLog
 from ._faces import Face
 from ._matching import NoRecording
 from ._plan import Fault
+from ._player import Played
 from ._recording import RecordingTransport
-from ._replay import Played, ReplayTransport
+from ._replay import ReplayTransport
 
 __all__ = ["ActiveCassette"]
 

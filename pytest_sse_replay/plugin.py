@@ -145,6 +145,15 @@ def sse_cassette(request: pytest.FixtureRequest, sse_faults: Any) -> Iterator[Ac
         active.save()
 
 
+@pytest.fixture
+def sse_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Base URL of a real HTTP server on 127.0.0.1 replaying this test's cassette, for
+    clients that are not httpx (requests, a browser's EventSource, curl)."""
+    from ._serve import sse_server_fixture
+
+    yield from sse_server_fixture(request, _closest_markers(request.node))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     active = item.stash.get(_ACTIVE, None)

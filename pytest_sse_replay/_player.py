@@ -1,0 +1,118 @@
+"""`Player`: which recording answers a request, and the plan to play it by.
+
+Matching, Last-Event-ID resume, faults and their bookkeeping (attempt counts, streams open
+at once) in one I/O-free place, shared by `ReplayTransport` (in-process clients) and
+`sse-replay serve` (clients over a socket), so both play a cassette exactly alike.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from ._cassette import Cassette, Interaction, RecordedRequest
+from ._matching import Matcher
+from ._plan import Fault, Plan, PlayContext, Script, plan
+from ._resume import resume
+
+__all__ = ["Played", "Player", "is_event_stream"]
+
+
+class Played:
+    """One request answered: which recording, and the request as sent."""
+
+    __slots__ = ("index", "interaction", "request")
+
+    def __init__(self, index: int, interaction: Interaction, request: RecordedRequest) -> None:
+        self.index = index
+        self.interaction = interaction
+        self.request = request
+
+    def __repr__(self) -> str:
+        return f"<Played #{self.index} {self.request.method} {self.request.url}>"
+
+
+def is_event_stream(headers: Sequence[tuple[str, str]]) -> bool:
+    for key, value in headers:
+        if key.lower() == "content-type":
+            return value.split(";", 1)[0].strip().lower() == "text/event-stream"
+    return False
+
+
+class Player:
+    """Answers requests from `cassette` with plans; thread-safe.
+
+    Faults apply to event-stream responses only. A stream holds a slot in `open_streams`
+    from `prepare` until its owner calls `release` (faults.connection_limit reads it).
+    """
+
+    def __init__(
+        self,
+        cassette: Cassette,
+        *,
+        speed: float = 0.0,
+        faults: Sequence[Fault] = (),
+        match_on: Sequence[str] | None = None,
+    ) -> None:
+        plan(Script(200, (), ()), speed)  # validates speed now, not at the first request
+        self.cassette = cassette
+        self.speed = speed
+        self.faults = tuple(faults)
+        self.matcher = Matcher(cassette.interactions, match_on)
+        self.played: list[Played] = []
+        self._lock = threading.Lock()
+        self._attempts = [0] * len(self.faults)
+        self._open_streams = 0
+
+    @property
+    def open_streams(self) -> int:
+        """Event streams being played right now."""
+        return self._open_streams
+
+    def prepare(
+        self, live: RecordedRequest, read_timeout: float | None
+    ) -> tuple[Played, Plan, bool]:
+        """Which recording answers `live`, the plan to play it by, and whether it holds a
+        stream slot to `release`.
+
+        Raises NoRecording when nothing answers it.
+        """
+        with self._lock:
+            index = self.matcher.find(live)
+            interaction = self.cassette.interactions[index]
+            answer = Played(index, interaction, live)
+            self.played.append(answer)
+        script = Script.from_response(interaction.response)
+        if not interaction.response.is_event_stream:
+            return answer, plan(script, self.speed), False
+        # A reconnect with Last-Event-ID resumes after that event, before any fault.
+        script = resume(
+            script, live.header("last-event-id"), interaction.request.header("last-event-id")
+        )
+        # The slot is taken in the same locked step that reads the count, so concurrent
+        # requests (threads or tasks) never all see the same count and all pass
+        # faults.connection_limit; it is given back below if a fault made this no stream.
+        with self._lock:
+            open_streams = self._open_streams
+            self._open_streams += 1
+            for n in range(len(self._attempts)):
+                self._attempts[n] += 1
+            contexts = [
+                PlayContext(live, attempt, open_streams, read_timeout) for attempt in self._attempts
+            ]
+        try:
+            for fault, context in zip(self.faults, contexts, strict=True):
+                script = fault.apply(script, context)
+            played = plan(script, self.speed)
+        except BaseException:
+            self.release()
+            raise
+        if not is_event_stream(played.headers):
+            self.release()
+            return answer, played, False
+        return answer, played, True
+
+    def release(self) -> None:
+        """A stream that held a slot has ended."""
+        with self._lock:
+            self._open_streams -= 1
