@@ -73,6 +73,15 @@ COMPLETE = Ending()
 CLIENT_CLOSED = Ending("client_closed")
 
 
+def header_value(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    """The first value of header `name` (any case), or None."""
+    name = name.lower()
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
 @dataclass(slots=True)
 class RecordedRequest:
     method: str
@@ -82,11 +91,7 @@ class RecordedRequest:
     body: bytes = b""
 
     def header(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return None
+        return header_value(self.headers, name)
 
 
 @dataclass(slots=True)
@@ -106,11 +111,7 @@ class RecordedResponse:
         return b"".join(chunk.data for chunk in self.chunks)
 
     def header(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return None
+        return header_value(self.headers, name)
 
     @property
     def is_event_stream(self) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from ._cassette import COMPLETE, Chunk, Ending, RecordedRequest, RecordedResponse
+from ._cassette import COMPLETE, Chunk, Ending, RecordedRequest, RecordedResponse, header_value
 
 __all__ = [
     "Fail",
@@ -94,11 +94,7 @@ class Script:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def header(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return None
+        return header_value(self.headers, name)
 
 
 @dataclass(frozen=True, slots=True)
