@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 # Import the plugin's lazily loaded modules here, in the outer session: CPython 3.11 can
 # fail compiling a module first imported deep inside a nested (pytester) pytest run.
@@ -10,6 +11,11 @@ import pytest_sse_replay._routing  # noqa: F401
 from pytest_sse_replay._server import run_server
 
 from .clients import DRIVERS, Driver
+
+# The suite runs on two shared cores beside other work: a slow example is not a bug, so no
+# property test has a deadline; a failure prints the blob that reproduces it.
+settings.register_profile("suite", deadline=None, print_blob=True)
+settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")
