@@ -15,7 +15,15 @@ from pytest_sse_replay import _parser
 from pytest_sse_replay._event import Event
 from pytest_sse_replay._parser import SSEParser, event_boundaries, parse_events
 
-from .strategies import BOM, LINE_ENDS, chunkings, encode_events, event_values, sse_streams
+from .strategies import (
+    BOM,
+    LINE_ENDS,
+    chunkings,
+    encode_events,
+    event_values,
+    sse_streams,
+    token_streams,
+)
 
 
 def parse(body: bytes) -> list[Event]:
@@ -120,6 +128,40 @@ def test_crlf_split_after_blank_line() -> None:
     assert parser.feed(b"data: a\r\n\r") == [Event(data="a")]
     assert parser.feed(b"\nevent: x\r") == []
     assert parser.feed(b"\ndata: b\r\n\r\n") == [Event(type="x", data="b")]
+
+
+@pytest.mark.parametrize(
+    ("before", "chunk", "expected"),
+    [
+        (b"", b"data: x\n\n", Event(data="x")),
+        (b"event: add\nid: 3\nretry: 50\n", b"data: x\n\n", Event("add", "x", "3", 50)),
+        (b"data: a\n", b"data: x\n\n", Event(data="a\nx")),
+        (b"data: a", b"data: x\n\n", Event(data="adata: x")),
+        (b"id: 1\ndata: a", b"data: x\n\n", Event(data="adata: x", id="1")),
+        (b"data: a\r", b"\ndata: x\n\n", Event(data="a\nx")),
+        (b"", b"data: a\rb\n\n", Event(data="a")),
+        (b"", b"data: a\ndata: b\n\n", Event(data="a\nb")),
+    ],
+    ids=[
+        "alone",
+        "after-fields",
+        "after-data",
+        "after-partial",
+        "after-line-and-partial",
+        "after-cr",
+        "inner-cr",
+        "two-lines",
+    ],
+)
+def test_one_event_chunk_after_any_state(before: bytes, chunk: bytes, expected: Event) -> None:
+    """A chunk holding exactly one `data:` event is read in the light of what came before it."""
+    parser = SSEParser()
+    assert parser.feed(b": the stream's start is settled\n") == []
+    assert parser.feed(before) == []
+    assert parser.feed(chunk) == [expected]
+    assert parser.last_event_id == expected.id
+    # The type and retry were this event's only; the id stays.
+    assert parser.feed(b"data: next\n\n") == [Event(data="next", id=expected.id)]
 
 
 # --- The byte order mark -----------------------------------------------------------------
@@ -297,7 +339,18 @@ def test_retry_digits_set_retry_on_the_event() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [b"1_000", b" 1000", b"1000 ", b"-5", b"+5", "١٢٣".encode(), b"12a", b"1.5", b"", b"0x10"],
+    [
+        b"1_000",
+        b" 1000",
+        b"1000 ",
+        b"-5",
+        b"+5",
+        "\u0661\u0662\u0663".encode(),
+        b"12a",
+        b"1.5",
+        b"",
+        b"0x10",
+    ],
     ids=[
         "underscore",
         "space",
@@ -465,7 +518,9 @@ def reference_parse(body: bytes) -> tuple[list[Event], str, int | None]:
 @given(st.data())
 def test_chunking_never_changes_the_result(mode: str, data: st.DataObject) -> None:
     """Any cutting of any stream into chunks gives the events, last id and retry of one chunk."""
-    body = data.draw(st.one_of(sse_streams(), st.binary(max_size=200)), label="body")
+    body = data.draw(
+        st.one_of(sse_streams(), token_streams(), st.binary(max_size=200)), label="body"
+    )
     chunks = data.draw(chunkings(body), label="chunks")
     with split_mode(mode):
         whole, whole_parser = feed_all([body])
@@ -477,7 +532,7 @@ def test_chunking_never_changes_the_result(mode: str, data: st.DataObject) -> No
 
 @pytest.mark.parametrize("mode", SPLIT_MODES)
 @_PROPERTY
-@given(st.one_of(sse_streams(), st.binary(max_size=200)))
+@given(st.one_of(sse_streams(), token_streams(), st.binary(max_size=200)))
 def test_parser_agrees_with_spec_transcription(mode: str, body: bytes) -> None:
     """The parser's events, last id and retry equal a literal, decode-first reading of the spec."""
     with split_mode(mode):
@@ -496,7 +551,7 @@ def test_serialised_events_parse_back_equal(
 
 
 @settings(_PROPERTY, max_examples=50)
-@given(st.one_of(sse_streams(), st.binary(max_size=120)))
+@given(st.one_of(sse_streams(), token_streams(), st.binary(max_size=120)))
 def test_truncating_at_a_boundary_keeps_exactly_the_events_before_it(body: bytes) -> None:
     """Cutting the body after boundary i leaves exactly the first i + 1 events."""
     events = parse(body)
