@@ -126,6 +126,8 @@ class Plan:
     # Deadline for the status line and headers, in seconds from the request start.
     head_at: float
     steps: list[Step] = field(default_factory=list)
+    # Every step is bytes: nothing to wait for, nothing to fail with (speed 0, a clean end).
+    plain: bool = False
 
 
 def plan(script: Script, speed: float) -> Plan:
@@ -154,7 +156,8 @@ def plan(script: Script, speed: float) -> Plan:
         steps.append(Fail(end.error, end.message))
     # "client_closed": the recording stopped where the client stopped reading; replay
     # ends the body there cleanly, which is what the client saw from its side.
-    return Plan(script.status, script.headers, head_at, steps)
+    plain = speed == 0 and all(step.__class__ is bytes for step in steps[-1:])
+    return Plan(script.status, script.headers, head_at, steps, plain)
 
 
 class StreamFailure(Exception):
