@@ -20,6 +20,7 @@ def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     monkeypatch.setenv("PYTEST_PLUGINS", "pytest_sse_replay.plugin")
 
+
 RUN_TEST = """
 import httpx, pytest
 
@@ -445,9 +446,65 @@ def test_{n}():
         for n, name in enumerate(["shared"] * 6 + [f"own_{i}" for i in range(6)])
     )
     write(pytester, "import httpx, pytest\n" + tests)
-    pytester.runpytest_subprocess("-p", "xdist", "-n", "2", "--sse-record=all").assert_outcomes(passed=12)
+    pytester.runpytest_subprocess("-p", "xdist", "-n", "2", "--sse-record=all").assert_outcomes(
+        passed=12
+    )
     shared = Cassette.load(cassette_file(pytester, "shared.yaml"))
     assert sorted(i.request.url[-3:] for i in shared) == [f"n={n}" for n in range(6)]
     for i in range(6):
         assert len(Cassette.load(cassette_file(pytester, f"own_{i}.yaml"))) == 1
     assert not list((pytester.path / "cassettes").glob("*.tmp*"))
+
+
+# What each mode does with each state of the cassette: (outcome, interactions afterwards,
+# whether the hand-marked recording of the first request survives).
+MODE_TABLE = {
+    ("none", "missing"): ("failed", None, None),
+    ("none", "existing"): ("passed", 1, True),
+    ("none", "partial"): ("failed", 1, True),
+    ("once", "missing"): ("passed", 1, False),
+    ("once", "existing"): ("passed", 1, True),
+    ("once", "partial"): ("failed", 1, True),
+    ("new", "missing"): ("passed", 1, False),
+    ("new", "existing"): ("passed", 1, True),
+    ("new", "partial"): ("passed", 2, True),
+    ("all", "missing"): ("passed", 1, False),
+    ("all", "existing"): ("passed", 1, False),
+    ("all", "partial"): ("passed", 2, False),
+}
+
+MODE_TEST = """
+import httpx, pytest
+
+@pytest.mark.sse_cassette("modes")
+def test_modes():
+    with httpx.Client(timeout=5) as client:
+        client.get("{url}/json?n=1")
+        if {partial}:
+            client.get("{url}/json?n=2")
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "state"), list(MODE_TABLE), ids=[f"{m}-{s}" for m, s in MODE_TABLE]
+)
+def test_each_record_mode_on_each_cassette_state(
+    pytester: pytest.Pytester, live_server: str, mode: str, state: str
+) -> None:
+    """Every mode on a missing, an existing and a partial cassette does what the docs table says."""
+    outcome, count, marker_kept = MODE_TABLE[mode, state]
+    path = cassette_file(pytester, "modes.yaml")
+    if state != "missing":
+        write(pytester, MODE_TEST.format(url=live_server, partial=False))
+        pytester.runpytest("--sse-record").assert_outcomes(passed=1)
+        # Mark the recording (same length: the timeline must still add up), so that a
+        # replay can be told from a fresh recording.
+        path.write_text(path.read_text().replace('"items"', '"ITEMS"'))
+    write(pytester, MODE_TEST.format(url=live_server, partial=state == "partial"))
+    pytester.runpytest(f"--sse-record={mode}").assert_outcomes(**{outcome: 1})
+    if count is None:
+        assert not path.exists()
+        return
+    cassette = Cassette.load(path)
+    assert [i.request.url.rsplit("=", 1)[-1] for i in cassette] == ["1", "2"][:count]
+    assert (b'"ITEMS"' in cassette.interactions[0].response.body) is marker_kept
