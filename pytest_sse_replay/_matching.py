@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -34,11 +35,21 @@ class _Target:
 
     @classmethod
     def of(cls, url: str) -> _Target:
+        return _target_of(url)
+
+    @classmethod
+    def parse(cls, url: str) -> _Target:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         port = parts.port or _DEFAULT_PORTS.get(scheme)
         where = (scheme, (parts.hostname or "").lower(), port, parts.path or "/")
         return cls(where, tuple(sorted(parse_qsl(parts.query, keep_blank_values=True))))
+
+
+@functools.lru_cache(maxsize=1024)
+def _target_of(url: str) -> _Target:
+    # A test sends the same few URLs again and again: each is parsed once (immutable).
+    return _Target.parse(url)
 
 
 def parse_match_on(match_on: Sequence[str] | None) -> tuple[str, ...]:

@@ -138,11 +138,12 @@ def plan(script: Script, speed: float) -> Plan:
     """
     if speed < 0 or math.isnan(speed) or math.isinf(speed):
         raise ValueError(f"speed must be a finite number >= 0, got {speed!r}")
-    steps: list[Step] = []
+    steps: list[Step]
     if speed == 0:
-        steps.extend(chunk.data for chunk in script.chunks if chunk.data)
+        steps = [chunk.data for chunk in script.chunks if chunk.data]
         head_at = 0.0
     else:
+        steps = []
         head_at = script.headers_t / speed
         for chunk in script.chunks:
             if not chunk.data:

@@ -63,6 +63,7 @@ class Player:
         self._lock = threading.Lock()
         self._attempts = [0] * len(self.faults)
         self._open_streams = 0
+        self._plans: dict[int, tuple[Script, Plan]] = {}
 
     @property
     def open_streams(self) -> int:
@@ -82,12 +83,12 @@ class Player:
             interaction = self.cassette.interactions[index]
             answer = Played(index, interaction, live)
             self.played.append(answer)
-        script = Script.from_response(interaction.response)
+        recorded = Script.from_response(interaction.response)
         if not interaction.response.is_event_stream:
-            return answer, plan(script, self.speed), False
+            return answer, self._plan(index, recorded), False
         # A reconnect with Last-Event-ID resumes after that event, before any fault.
         script = resume(
-            script, live.header("last-event-id"), interaction.request.header("last-event-id")
+            recorded, live.header("last-event-id"), interaction.request.header("last-event-id")
         )
         # The slot is taken in the same locked step that reads the count, so concurrent
         # requests (threads or tasks) never all see the same count and all pass
@@ -103,7 +104,7 @@ class Player:
         try:
             for fault, context in zip(self.faults, contexts, strict=True):
                 script = fault.apply(script, context)
-            played = plan(script, self.speed)
+            played = self._plan(index, recorded) if script is recorded else plan(script, self.speed)
         except BaseException:
             self.release()
             raise
@@ -111,6 +112,22 @@ class Player:
             self.release()
             return answer, played, False
         return answer, played, True
+
+    def _plan(self, index: int, script: Script) -> Plan:
+        """The plan of a recording played as it is: made once per recording and kept.
+
+        Making it is a pass over every chunk; a request sent again (a retry, a reconnect, a
+        loop) gets the plan made the first time, while the recording is unchanged (the
+        scripts compare equal: the same chunk objects, the same end).
+        """
+        with self._lock:
+            cached = self._plans.get(index)
+        if cached is not None and cached[0] == script:
+            return cached[1]
+        played = plan(script, self.speed)
+        with self._lock:
+            self._plans[index] = (script, played)
+        return played
 
     def release(self) -> None:
         """A stream that held a slot has ended."""

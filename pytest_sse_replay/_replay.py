@@ -106,7 +106,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         assert on_event is not None
 
         def observe(chunk: bytes) -> None:
-            for event in parser.feed(chunk, round(clock() - start, 6)):
+            for event in parser.feed(chunk, round((clock() - start) * 1_000_000) / 1_000_000):
                 on_event(event)
 
         return observe
