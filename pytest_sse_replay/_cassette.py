@@ -277,7 +277,11 @@ def _read(path: Path) -> _Parsed:
         raise CassetteError(f"{path}: no such cassette file") from exc
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read the cassette: {exc.strerror or exc}") from exc
-    parsed = _parse(data, path)
+    # Handed over in a list that _parse empties: the file's bytes are let go of as soon as
+    # the YAML is read, before the bodies are cut into chunks (peak memory).
+    holder = [data]
+    del data
+    parsed = _parse(holder, path)
     with _cache_lock:
         _cache[key] = (stamp, parsed)
         total = sum(entry[0][3] for entry in _cache.values())
@@ -297,17 +301,24 @@ class _Invalid(Exception):
         self.line = line
 
 
-def _parse(data: bytes, path: Path) -> _Parsed:
+def _parse(holder: list[bytes], path: Path) -> _Parsed:
+    data = holder.pop()
     try:
-        raw = _yamlio.load(data)
+        raw = _yamlio.load_fast(data)
     except _yamlio.YAMLError as exc:
         raise CassetteError(_yaml_problem(path, data, exc)) from exc
     except (ValueError, OverflowError, RecursionError) as exc:
         # The safe constructor's own failures, e.g. an unquoted 2024-02-30 (a bad date).
         raise CassetteError(f"{path}: cannot read the YAML: {exc}") from exc
+    del data
     try:
         return _interpret(raw)
     except _Invalid as exc:
+        # Read again only to point at the line: the good path keeps no copy of the file.
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b""
         raise CassetteError(_field_problem(path, data, exc)) from None
 
 
@@ -448,7 +459,7 @@ def _request(value: object, path: FieldPath) -> _Request:
         method=_text(mapping["method"], (*path, "method")),
         url=_text(mapping["url"], (*path, "url")),
         headers=_headers(mapping["headers"], (*path, "headers")),
-        body=_body(mapping, path),
+        body=bytes(_body(mapping, path)),
     )
 
 
@@ -489,9 +500,28 @@ def _headers(value: object, path: FieldPath) -> tuple[tuple[str, str], ...]:
     return tuple(headers)
 
 
-def _body(mapping: dict[Any, Any], path: FieldPath) -> bytes:
-    text = _text(mapping["body"], (*path, "body"))
+def _body(mapping: dict[Any, Any], path: FieldPath) -> bytes | memoryview:
     encoding = mapping.get("body_encoding")
+    value = mapping["body"]
+    if isinstance(value, _yamlio.RawText):
+        # The block's text as UTF-8 bytes already (checked by the reader): no decoding, and
+        # the mapping lets go of it, so the body is held once while it is cut into chunks.
+        mapping["body"] = None
+        raw = value.data
+        if encoding is None:
+            return raw
+        raw = bytes(raw)
+        if encoding == "crlf":
+            if b"\r" in raw:
+                raise _Invalid((*path, "body"), "a crlf body must be written with LF line ends")
+            return raw.replace(b"\n", b"\r\n")
+        if encoding == "base64":
+            try:
+                return base64.b64decode(b"".join(raw.split()), validate=True)
+            except binascii.Error as exc:
+                raise _Invalid((*path, "body"), f"not valid base64: {exc}") from None
+        value = raw.decode()
+    text = _text(value, (*path, "body"))
     try:
         if encoding is None:
             return text.encode("utf-8")
@@ -519,7 +549,9 @@ _SECONDS = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _TIMELINE_LINE = re.compile(rf"({_SECONDS}) +(\d+)", re.ASCII)
 
 
-def _chunks(body: bytes, value: object, path: FieldPath) -> tuple[Chunk, ...]:
+def _chunks(body: bytes | memoryview, value: object, path: FieldPath) -> tuple[Chunk, ...]:
+    if isinstance(value, _yamlio.RawText):
+        value = bytes(value.data).decode()
     timeline = _text(value, path)
     if timeline and not timeline.endswith("\n"):
         timeline += "\n"
@@ -541,7 +573,11 @@ def _chunks(body: bytes, value: object, path: FieldPath) -> tuple[Chunk, ...]:
             f"the chunk lengths add up to {total} bytes but the body has {len(body)} bytes",
         )
     starts = [0, *ends[:-1]] if ends else []
-    return _new_chunks(times, [body[a:b] for a, b in zip(starts, ends, strict=True)])
+    if isinstance(body, memoryview):  # a big body, as _yamlio.load_fast hands it out
+        pieces = [body[a:b].tobytes() for a, b in zip(starts, ends, strict=True)]
+    else:
+        pieces = [body[a:b] for a, b in zip(starts, ends, strict=True)]
+    return _new_chunks(times, pieces)
 
 
 def _new_chunks(times: list[float], pieces: list[bytes]) -> tuple[Chunk, ...]:

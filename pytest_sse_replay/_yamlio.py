@@ -271,3 +271,182 @@ def field_at(data: bytes, line: int, column: int) -> str | None:
                 break
         else:
             return format_field(tuple(path)) if path else None
+
+
+# --- Fast path for the files this package writes ------------------------------------------
+#
+# Nearly all of a cassette is its literal blocks (bodies, timelines), and libyaml reads them
+# one character at a time. The blocks this package writes have a fixed shape: a "key: |"
+# header, then lines that are empty or indented by the key's indentation plus two (or the
+# explicit indicator). The value of such a block is its lines less that indentation: one
+# bytes.replace, in C, on the file's own bytes. Each block is cut out and replaced by a
+# placeholder; the small rest of the document goes through the safe loader as before; the
+# values are put back as `RawText`: the UTF-8 bytes of the text, which the cassette needs as
+# bytes anyway. Anything not exactly of that shape (hand-edited indentation, a character YAML
+# refuses or reads as a line break) sends the whole file through the safe loader instead.
+
+
+class RawText:
+    """A literal block's text as its UTF-8 bytes (valid UTF-8, checked by the reader); a big
+    block's as a memoryview (see `_VIEW_FROM`)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes | memoryview) -> None:
+        self.data = data
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawText) and bytes(other.data) == bytes(self.data)
+
+    def __repr__(self) -> str:
+        return f"RawText({self.data!r})"
+
+
+_FAST_HEADER = re.compile(rb"^( *)(body|timeline): \|([1-9]?)([+-]?)\n", re.MULTILINE)
+_BREAKS: dict[int, re.Pattern[bytes]] = {}
+_SPACES_THEN_BREAK = re.compile(rb" *\n")
+# Bytes libyaml reads as they are: C0 controls other than tab and LF are refused; CR, NEL,
+# LS and PS are line breaks; a BOM and U+FFFE/U+FFFF are not content.
+_ASCII_OK = bytes([9, 10, *range(0x20, 0x7F), *range(0x80, 0x100)])
+_NON_ASCII_BAD = re.compile(rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef(?:\xbb\xbf|\xbf[\xbe\xbf])")
+
+
+def _line_break(pad: int) -> re.Pattern[bytes]:
+    # The first line break not followed by the block's indentation nor by another break: the
+    # line after it either ends the block (something before column `pad`) or is a short line
+    # of spaces, which YAML reads as an empty line and which is left to YAML.
+    pattern = _BREAKS.get(pad)
+    if pattern is None:
+        pattern = _BREAKS[pad] = re.compile(rb"\n(?!%s|\n)" % (b" " * pad))
+    return pattern
+
+
+# A block this big is handed out as a view into one copy of the whole file with the
+# indentation taken out, rather than as bytes of its own: the file, a block's slice and the
+# slice unindented would otherwise be held at once (peak memory of a load: 3x the body).
+_VIEW_FROM = 1 << 20
+
+
+class _Unindented:
+    """The file with `pad` removed after every line break, and the map back to it."""
+
+    __slots__ = ("counted", "data", "pad", "position", "removed")
+
+    def __init__(self, data: bytes, width: int) -> None:
+        self.pad = b"\n" + b" " * width
+        self.data = data.replace(self.pad, b"\n")
+        self.position = 0  # the file offset the count below runs to
+        self.removed = 0  # pads removed before `position`
+
+    def offset(self, source: bytes, position: int) -> int:
+        """Where `position` of the file is in `data` (not inside a removed pad)."""
+        self.removed += source.count(self.pad, self.position, position)
+        self.position = position
+        return position - self.removed * (len(self.pad) - 1)
+
+
+def _value(
+    data: bytes,
+    unindented: dict[int, _Unindented],
+    width: int,
+    start: int,
+    end: int,
+    chomp: bytes,
+) -> RawText:
+    if end - start < _VIEW_FROM:
+        value = data[start:end].replace(b"\n" + b" " * width, b"\n")
+        if chomp != b"+":
+            value = value.rstrip(b"\n")
+            if chomp != b"-" and value:
+                value += b"\n"
+        return RawText(value)
+    copy = unindented.get(width)
+    if copy is None:
+        copy = unindented[width] = _Unindented(data, width)
+    low, high = copy.offset(data, start), copy.offset(data, end)
+    if chomp != b"+":
+        full = copy.data
+        while high > low and full[high - 1] == 10:  # trailing line breaks
+            high -= 1
+        if chomp != b"-" and high > low:
+            high += 1  # clip: keep one
+    return RawText(memoryview(copy.data)[low:high])
+
+
+def load_fast(data: bytes) -> Any:
+    """`load(data)`, except that the package's own literal blocks come back as `RawText`."""
+    if data.translate(None, _ASCII_OK):
+        return load(data)
+    if not data.isascii():
+        # Each a substring search (C, memchr-fast); the regular expression only when a
+        # C1 control is possible at all.
+        if (
+            (b"\xe2\x80" in data and (b"\xe2\x80\xa8" in data or b"\xe2\x80\xa9" in data))
+            or (b"\xef" in data and _NON_ASCII_BAD.search(data))
+            or (b"\xc2" in data and _NON_ASCII_BAD.search(data))
+        ):
+            return load(data)
+        try:
+            data.decode("utf-8")  # YAML is text: the check libyaml makes, then let go
+        except UnicodeDecodeError:
+            return load(data)
+    token = b"SSEREPLAYFAST%sN" % uuid.uuid4().hex.encode()
+    parts: list[bytes] = []
+    values: dict[str, RawText] = {}
+    unindented: dict[int, _Unindented] = {}
+    position = 0
+    while True:
+        header = _FAST_HEADER.search(data, position)
+        if header is None:
+            break
+        indent, key, indicator, chomp = header.groups()
+        width = len(indent) + (int(indicator) if indicator else 2)
+        pad = b" " * width
+        start = header.end()
+        end_match = _line_break(width).search(data, start - 1)
+        end = end_match.start() + 1 if end_match else len(data)
+        if (
+            data[end - 1 : end] != b"\n"
+            or _SPACES_THEN_BREAK.match(data, end)  # a short line of spaces
+            or data[end : end + width].lstrip(b" ")[:1] == b"\t"  # a tab in the indentation
+        ):
+            return load(data)
+        first = data[start : start + width + 1]
+        if first.startswith(pad) and (indicator or first[width:] not in (b" ", b"\t", b"\n")):
+            skip = width
+        elif first[:1] == b"\n" and indicator:
+            skip = 0  # leading empty lines: the writer gives the indentation explicitly
+        else:
+            return load(data)  # an indentation YAML would detect differently: let it decide
+        values[f"{token.decode()}{len(values)}"] = _value(
+            data, unindented, width, start + skip, end, chomp
+        )
+        placeholder = f"{token.decode()}{len(values) - 1}".encode()
+        parts.append(data[position : header.start()])
+        parts.append(b"%s%s: %s\n" % (indent, key, placeholder))
+        position = end
+    if not values:
+        return load(data)
+    parts.append(data[position:])
+    try:
+        document = load(b"".join(parts))
+    except YAMLError:
+        return load(data)  # the error, as reported on the file as it is
+    document = _put_back(document, values)
+    # Every block must be back exactly where it was cut out; otherwise the file is not of
+    # the writer's shape after all (a plain scalar went on over the next lines, say).
+    return load(data) if values else document
+
+
+def _put_back(node: Any, values: dict[str, RawText]) -> Any:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, str):
+                if value in values:
+                    node[key] = values.pop(value)
+            else:
+                _put_back(value, values)
+    elif isinstance(node, list):
+        for item in node:
+            _put_back(item, values)
+    return node
