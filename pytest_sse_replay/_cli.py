@@ -215,7 +215,7 @@ def _record(args: argparse.Namespace) -> int:
 
     import httpx
 
-    from ._cassette import CLIENT_CLOSED, Cassette
+    from ._cassette import CLIENT_CLOSED, Cassette, is_event_stream, round_us
     from ._parser import SSEParser
     from ._recording import RecordingTransport
     from ._redact import Redaction
@@ -265,10 +265,10 @@ def _record(args: argparse.Namespace) -> int:
             )
             parser = SSEParser()
             previous = 0.0
-            is_stream = content_type.split(";")[0].strip().lower() == "text/event-stream"
+            is_stream = is_event_stream([("content-type", content_type)])
             for chunk in response.iter_bytes():
                 if is_stream:
-                    for event in parser.feed(chunk, round(time.perf_counter() - start, 6)):
+                    for event in parser.feed(chunk, round_us(time.perf_counter() - start)):
                         print(row_line(_event_row(event, event.t - previous), style), flush=True)
                         previous = event.t
                         events += 1

@@ -54,11 +54,15 @@ class Face:
 
     # -- requests -------------------------------------------------------------------------
 
+    @staticmethod
+    def text_headers(headers: Any) -> list[tuple[str, str]]:
+        """A request's or response's headers as recorded: lower-case names, order kept."""
+        return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in headers.raw]
+
     def recorded_request(self, request: Any, body: bytes) -> RecordedRequest:
-        headers = [
-            (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in request.headers.raw
-        ]
-        return RecordedRequest(str(request.method), str(request.url), headers, body)
+        return RecordedRequest(
+            str(request.method), str(request.url), self.text_headers(request.headers), body
+        )
 
     @staticmethod
     def read_timeout(request: Any) -> float | None:

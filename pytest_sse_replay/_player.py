@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from ._cassette import Cassette, Interaction, RecordedRequest
+from ._cassette import Cassette, Interaction, RecordedRequest, is_event_stream
 from ._matching import Matcher
 from ._plan import Fault, Plan, PlayContext, Script, plan
 from ._resume import resume
 
-__all__ = ["Played", "Player", "is_event_stream"]
+__all__ = ["Played", "Player"]
 
 
 class Played:
@@ -30,13 +30,6 @@ class Played:
 
     def __repr__(self) -> str:
         return f"<Played #{self.index} {self.request.method} {self.request.url}>"
-
-
-def is_event_stream(headers: Sequence[tuple[str, str]]) -> bool:
-    for key, value in headers:
-        if key.lower() == "content-type":
-            return value.split(";", 1)[0].strip().lower() == "text/event-stream"
-    return False
 
 
 class Player:

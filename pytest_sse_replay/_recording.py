@@ -27,6 +27,9 @@ from ._cassette import (
     Interaction,
     RecordedResponse,
     StrPath,
+    round_us,
+    set_chunk_data,
+    set_chunk_t,
 )
 from ._event import Event
 from ._faces import ChunkSink, Face, face_for
@@ -42,17 +45,6 @@ __all__ = ["RecordingTransport"]
 # Content-Encodings the recorder can undo, so the cassette holds readable text that
 # redaction can scrub; the encoding header is removed from the recording to match.
 _DECODABLE = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
-
-
-_NEW_CHUNK = object.__new__
-_SET_T = vars(Chunk)["t"].__set__
-_SET_DATA = vars(Chunk)["data"].__set__
-
-
-def _round(t: float) -> float:
-    # Microseconds: finer than any network, and short in the YAML. round(t, 6) gives the
-    # same floats but goes through a decimal conversion: 2-3x slower, once per network read.
-    return round(t * 1_000_000) / 1_000_000
 
 
 class _Recorder(ChunkSink):
@@ -89,15 +81,15 @@ class _Recorder(ChunkSink):
     def chunk(self, data: bytes) -> None:
         if self._done or not data:
             return
-        # _round inlined: this runs once per network read.
+        # round_us() inlined: this runs once per network read.
         t = round((self._clock() - self._start) * 1_000_000) / 1_000_000
         if self._decoder is None and self._parser is None:
             # Once per network read: Chunk's frozen-dataclass __init__ (two
             # object.__setattr__ calls through Python) is most of the recorder's cost per
             # read, so the slots are filled directly, as Cassette.load does.
-            chunk = _NEW_CHUNK(Chunk)
-            _SET_T(chunk, t)
-            _SET_DATA(chunk, data)
+            chunk = object.__new__(Chunk)
+            set_chunk_t(chunk, t)
+            set_chunk_data(chunk, data)
             self.response.chunks.append(chunk)
             return
         if self._decoder is None:
@@ -190,10 +182,8 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
             return self._own[key]
 
     def _start(self, face: Face, request: Any, body: bytes, response: Any, start: float) -> Any:
-        headers_t = _round(self.clock() - start)
-        headers = [
-            (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw
-        ]
+        headers_t = round_us(self.clock() - start)
+        headers = face.text_headers(response.headers)
         encoding = (response.headers.get("content-encoding") or "").strip().lower()
         decoded = ""
         if encoding in _DECODABLE:

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, overload
 import anyio
 import httpx
 
-from ._cassette import Cassette, StrPath
+from ._cassette import Cassette, StrPath, is_event_stream, round_us
 from ._event import Event
 from ._faces import HTTPX2, Face, face_for
 from ._parser import SSEParser
 from ._plan import Fault, Plan
-from ._player import Played, Player, is_event_stream
+from ._player import Played, Player
 
 if TYPE_CHECKING:
     import httpx2
@@ -106,7 +106,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         assert on_event is not None
 
         def observe(chunk: bytes) -> None:
-            for event in parser.feed(chunk, round((clock() - start) * 1_000_000) / 1_000_000):
+            for event in parser.feed(chunk, round_us(clock() - start)):
                 on_event(event)
 
         return observe

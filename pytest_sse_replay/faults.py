@@ -28,7 +28,7 @@ from dataclasses import KW_ONLY, dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ._cassette import COMPLETE, Chunk, Ending
+from ._cassette import COMPLETE, Chunk, Ending, is_event_stream
 from ._event import Event
 from ._eventlog import compile_pattern
 from ._parser import event_boundaries, parse_events
@@ -136,8 +136,7 @@ def _headers_shown(headers: tuple[tuple[str, str], ...]) -> _Shown | None:
 
 def _is_stream(script: Script) -> bool:
     """Faults rewrite event streams; once one became an error response, later ones leave it."""
-    content_type = script.header("content-type") or ""
-    return content_type.split(";", 1)[0].strip().lower() == "text/event-stream"
+    return is_event_stream(script.headers)
 
 
 def _slice(chunks: Sequence[Chunk], start: int, stop: int) -> list[Chunk]:
