@@ -27,7 +27,7 @@ try:  # httpx2 is optional: `pytest-sse-replay[httpx2]`, Python >= 3.11.
 except ImportError:  # pragma: no cover - exercised only where httpx2 is not installed
     _httpx2 = None
 
-__all__ = ["Face", "face_for", "faces"]
+__all__ = ["Face", "face_for"]
 
 Clock = Callable[[], float]
 
@@ -261,8 +261,6 @@ class ChunkSink:
 
 HTTPX = Face(httpx)
 HTTPX2: Face | None = Face(_httpx2) if _httpx2 is not None else None
-
-faces: tuple[Face, ...] = (HTTPX,) if HTTPX2 is None else (HTTPX, HTTPX2)
 
 
 def face_for(request: Any) -> Face:
