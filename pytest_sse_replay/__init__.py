@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ._event import Event
     from ._eventlog import EventLog
     from ._matching import NoRecording
+    from ._network import NetworkEscape
     from ._parser import SSEParser, parse_events
     from ._recording import RecordingTransport
     from ._redact import Redaction
@@ -25,6 +26,7 @@ __all__ = [
     "Contract",
     "Event",
     "EventLog",
+    "NetworkEscape",
     "NoRecording",
     "RecordingTransport",
     "Redaction",
@@ -43,6 +45,7 @@ _HOMES = {
     "Contract": "._contract",
     "Event": "._event",
     "EventLog": "._eventlog",
+    "NetworkEscape": "._network",
     "NoRecording": "._matching",
     "RecordingTransport": "._recording",
     "Redaction": "._redact",

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ._matching import parse_match_on
+from ._matching import parse_ignore_json_paths, parse_match_on
 from ._plan import Fault
 from ._redact import Redaction
 
@@ -28,14 +28,18 @@ __all__ = [
 ]
 
 from ._options import (
+    INI_ALLOW_HOSTS,
     INI_DIR,
     INI_MODE,
     INI_REDACT_HEADERS,
     INI_REDACT_QUERY,
     INI_SPEED,
+    INI_UNUSED,
     MARKER,
+    OPT_BLOCK_NETWORK,
     OPT_RECORD,
     OPT_SPEED,
+    UNUSED_CHOICES,
 )
 
 
@@ -81,6 +85,7 @@ class MarkerOptions:
         match_on: Sequence[str] | None = None,
         redact_headers: Sequence[str] = (),
         redact_query: Sequence[str] = (),
+        ignore_json_paths: Sequence[str] = (),
     ) -> None:
         if name is not None and not isinstance(name, str | Path):
             raise TypeError(f"sse_cassette: name must be a string, got {name!r}")
@@ -101,6 +106,13 @@ class MarkerOptions:
             raise TypeError(f"sse_cassette: {exc}") from None
         self.redact_headers = _names(redact_headers, "redact_headers")
         self.redact_query = _names(redact_query, "redact_query")
+        try:
+            parse_ignore_json_paths(ignore_json_paths)
+        except ValueError as exc:
+            raise TypeError(f"sse_cassette: {exc}") from None
+        self.ignore_json_paths = (
+            (ignore_json_paths,) if isinstance(ignore_json_paths, str) else tuple(ignore_json_paths)
+        )
 
     @classmethod
     def from_marker(cls, marker: pytest.Mark) -> MarkerOptions:
@@ -130,6 +142,7 @@ class CassetteSettings:
     faults: tuple[Fault, ...]
     match_on: tuple[str, ...]
     redaction: Redaction
+    ignore_json_paths: tuple[str, ...] = ()
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]=+,@]+")
@@ -194,6 +207,7 @@ def resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSettin
         faults=tuple(f for o in options for f in o.faults),
         match_on=tuple(dict.fromkeys(m for o in options for m in o.match_on)),
         redaction=redaction,
+        ignore_json_paths=tuple(dict.fromkeys(p for o in options for p in o.ignore_json_paths)),
     )
 
 
@@ -202,3 +216,31 @@ def _ini_list(config: pytest.Config, name: str) -> list[str]:
     if isinstance(value, str):
         value = value.replace(",", " ").split()
     return [str(v) for v in value]
+
+
+# -- run-wide settings (ini and command line only) ---------------------------------------------
+
+
+def unused_policy(config: pytest.Config) -> str:
+    """ini sse_unused: what an unplayed recording does: ignore, warn (the default) or fail."""
+    value = str(config.getini(INI_UNUSED) or "warn").strip().lower()
+    if value not in UNUSED_CHOICES:
+        raise pytest.UsageError(
+            f"ini {INI_UNUSED}: unknown value {value!r}; choose one of: {', '.join(UNUSED_CHOICES)}"
+        )
+    return value
+
+
+def allow_hosts(config: pytest.Config) -> tuple[tuple[Any, ...], frozenset[str]]:
+    """ini sse_allow_hosts as (networks, host names); loopback when unset, nothing for none."""
+    from ._network import parse_allow_hosts
+
+    try:
+        return parse_allow_hosts(_ini_list(config, INI_ALLOW_HOSTS), f"ini {INI_ALLOW_HOSTS}")
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def blocks_network(config: pytest.Config) -> bool:
+    """--sse-block-network: the replay network rules for every test, cassette or not."""
+    return bool(config.getoption(OPT_BLOCK_NETWORK))

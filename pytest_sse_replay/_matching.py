@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +12,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ._cassette import Interaction, RecordedRequest
 
-__all__ = ["REDACTED", "Matcher", "NoRecording", "parse_match_on"]
+__all__ = [
+    "PARTS",
+    "REDACTED",
+    "Matcher",
+    "NoRecording",
+    "parse_ignore_json_paths",
+    "parse_match_on",
+]
 
 # What redaction writes in place of a secret. On replay it matches any value, so a test
 # that sends a real key (or a dummy one in CI) is answered by the recording all the same.
@@ -19,7 +27,12 @@ REDACTED = "REDACTED"
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-_MATCH_ON_CHOICES = ("body", "json", "headers:NAME")
+# vcrpy's names for the parts of a request. A match_on that names any of them is the
+# whole list of parts compared; one that names none compares them all (method and URL).
+PARTS = ("method", "scheme", "host", "port", "path", "query")
+_URL_PARTS = PARTS[1:]
+
+_MATCH_ON_CHOICES = (*PARTS, "url", "body", "json", "headers:NAME")
 
 
 class NoRecording(LookupError):
@@ -53,24 +66,95 @@ def _target_of(url: str) -> _Target:
 
 
 def parse_match_on(match_on: Sequence[str] | None) -> tuple[str, ...]:
-    """Validate `match_on` entries: "body", "json" or "headers:NAME" (method and URL always)."""
+    """Validate `match_on` entries: parts of the request (method, scheme, host, port, path,
+    query, or url for all of the URL's) and extras (body, json, headers:NAME).
+
+    Without a part named, the result holds the extras alone (method and URL are implied);
+    with one, the parts named ("url" spelled out as its five) and the extras.
+    """
     if match_on is None:
         return ()
     if isinstance(match_on, str):
         match_on = (match_on,)
-    checked = []
+    checked: list[str] = []
     for item in match_on:
         if not isinstance(item, str) or not (
-            item in ("body", "json", "method", "url")
+            item in _MATCH_ON_CHOICES[:-1]
             or (item.startswith("headers:") and len(item) > len("headers:"))
         ):
             raise ValueError(
                 f"match_on: unknown entry {item!r}; use any of {', '.join(_MATCH_ON_CHOICES)} "
-                "(method and URL are always matched)"
+                "(naming no part of the request means method and URL)"
             )
-        if item not in ("method", "url"):
+        if item == "url":
+            checked.extend(_URL_PARTS)
+        else:
             checked.append(item.lower() if item.startswith("headers:") else item)
-    return tuple(checked)
+    if not any(item in PARTS for item in checked):
+        return tuple(dict.fromkeys(checked))
+    if set(checked) >= set(PARTS) and "method" in checked:
+        # Every part named: the same as naming none.
+        checked = [item for item in checked if item not in PARTS]
+    return tuple(dict.fromkeys(checked))
+
+
+# -- ignore_json_paths: `a.b`, `items[0].id`, `messages[*].timestamp`, `*.debug` -----------
+
+_SEGMENT = re.compile(r"^(?P<key>[^.\[\]]*)(?P<indexes>(?:\[(?:\d+|\*)\])*)$")
+_INDEX = re.compile(r"\[(\d+|\*)\]")
+
+# One step of a path: a key ("*" is any key) or a list index (None is any index).
+_Step = tuple[str, str] | tuple[str, int | None]
+
+
+def parse_ignore_json_paths(paths: Sequence[str] | str) -> tuple[tuple[_Step, ...], ...]:
+    """Parse paths such as "metadata.request_id" or "messages[*].timestamp"."""
+    if isinstance(paths, str):
+        paths = (paths,)
+    parsed = []
+    for path in paths:
+        if not isinstance(path, str) or not path.strip():
+            raise ValueError(f"ignore_json_paths: expected paths like 'a.b[*].c', got {path!r}")
+        steps: list[_Step] = []
+        for number, segment in enumerate(path.strip().split(".")):
+            match = _SEGMENT.match(segment)
+            if match is None or (not match["key"] and (number > 0 or not match["indexes"])):
+                raise ValueError(
+                    f"ignore_json_paths: bad path {path!r} at {segment!r}; use keys joined by "
+                    "dots, [N] or [*] for list items, * for any key (e.g. 'messages[*].id')"
+                )
+            if match["key"]:
+                steps.append(("key", match["key"]))
+            for index in _INDEX.findall(match["indexes"]):
+                steps.append(("index", None if index == "*" else int(index)))
+        parsed.append(tuple(steps))
+    return tuple(parsed)
+
+
+def _without(value: object, steps: tuple[_Step, ...]) -> object:
+    """`value` with what `steps` points at left out (a copy where anything is left out)."""
+    if not steps:
+        return value
+    (kind, which), rest = steps[0], steps[1:]
+    if kind == "key" and isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if which in ("*", key):
+                if not rest:
+                    continue
+                item = _without(item, rest)
+            out[key] = item
+        return out
+    if kind == "index" and isinstance(value, list):
+        items = []
+        for number, item in enumerate(value):
+            if which is None or which == number:
+                if not rest:
+                    continue
+                item = _without(item, rest)
+            items.append(item)
+        return items
+    return value
 
 
 def _query_matches(
@@ -111,34 +195,54 @@ _NOT_JSON = object()
 class Matcher:
     """Answers requests from a list of interactions.
 
-    Method and URL always count (query parameters in any order; a redacted recorded value
-    matches any value); `match_on` adds "body", "json" (equal as JSON) or "headers:NAME".
-    Identical requests are answered in recorded order; once each recording of a request
-    has been played, further ones replay the last (a client's retry or reconnect after
-    the recording ran out still gets an answer).
+    By default method and URL count (query parameters in any order; a redacted recorded
+    value matches any value); `match_on` adds "body", "json" (equal as JSON) or
+    "headers:NAME", or names the parts that count ("method", "scheme", "host", "port",
+    "path", "query"). `ignore_json_paths` leaves fields of a JSON body out of "json" (and
+    implies it). Identical requests are answered in recorded order; once each recording of
+    a request has been played, further ones replay the last (a client's retry or reconnect
+    after the recording ran out still gets an answer).
     """
 
-    def __init__(self, interactions: Sequence[Interaction], match_on: Sequence[str] | None = None):
+    def __init__(
+        self,
+        interactions: Sequence[Interaction],
+        match_on: Sequence[str] | None = None,
+        *,
+        ignore_json_paths: Sequence[str] = (),
+    ):
         self.interactions = interactions
-        self.match_on = parse_match_on(match_on)
+        rules = parse_match_on(match_on)
+        self.parts = tuple(p for p in PARTS if p in rules) or PARTS
+        self._ignored = parse_ignore_json_paths(ignore_json_paths) if ignore_json_paths else ()
+        if self._ignored and "json" not in rules:
+            rules = (*rules, "json")
+        self.match_on = tuple(rule for rule in rules if rule not in PARTS)
         self._targets = [_Target.of(i.request.url) for i in interactions]
-        self._by_where: dict[tuple[str, tuple[str, str, int | None, str]], list[int]] = defaultdict(
-            list
-        )
+        self._by_key: dict[tuple[object, ...], list[int]] = defaultdict(list)
         for index, (interaction, target) in enumerate(
             zip(interactions, self._targets, strict=True)
         ):
-            self._by_where[(interaction.request.method.upper(), target.where)].append(index)
+            self._by_key[self._key(interaction.request.method, target)].append(index)
         self._served: dict[tuple[int, ...], int] = {}
+
+    def _key(self, method: str, target: _Target) -> tuple[object, ...]:
+        """What must be equal, of the parts compared (the query is compared apart)."""
+        if self.parts is PARTS:
+            return (method.upper(), target.where)
+        values = dict(zip(_URL_PARTS, target.where, strict=False))
+        values["method"] = method.upper()
+        return tuple(values[part] for part in self.parts if part != "query")
 
     def find(self, request: RecordedRequest) -> int:
         """The index of the interaction that answers `request`, or raise NoRecording."""
         target = _Target.of(request.url)
-        candidates = self._by_where.get((request.method.upper(), target.where), ())
+        candidates = self._by_key.get(self._key(request.method, target), ())
+        query = "query" in self.parts
         matching = tuple(
             index
             for index in candidates
-            if _query_matches(self._targets[index].query, target.query)
+            if (not query or _query_matches(self._targets[index].query, target.query))
             and self._extras_match(self.interactions[index].request, request)
         )
         if not matching:
@@ -150,14 +254,23 @@ class Matcher:
     def _extras_match(self, recorded: RecordedRequest, live: RecordedRequest) -> bool:
         return not any(self._differs(rule, recorded, live) for rule in self.match_on)
 
-    @staticmethod
-    def _differs(rule: str, recorded: RecordedRequest, live: RecordedRequest) -> str | None:
+    def _json(self, body: bytes) -> object:
+        value = _json_or_none(body)
+        for steps in self._ignored:
+            value = _without(value, steps)
+        return value
+
+    def _differs(self, rule: str, recorded: RecordedRequest, live: RecordedRequest) -> str | None:
         if rule == "body":
             if recorded.body != live.body:
                 return f"body: recorded {_preview(recorded.body)}, got {_preview(live.body)}"
         elif rule == "json":
-            if _json_or_none(recorded.body) != _json_or_none(live.body):
-                return f"json body: recorded {_preview(recorded.body)}, got {_preview(live.body)}"
+            if self._json(recorded.body) != self._json(live.body):
+                ignoring = " (ignoring ignore_json_paths)" if self._ignored else ""
+                return (
+                    f"json body{ignoring}: recorded {_preview(recorded.body)}, "
+                    f"got {_preview(live.body)}"
+                )
         else:
             name = rule.partition(":")[2]
             want, got = recorded.header(name), live.header(name)
@@ -166,17 +279,15 @@ class Matcher:
         return None
 
     def differences(self, recorded: RecordedRequest, live: RecordedRequest) -> list[str]:
-        """How `live` differs from `recorded`, one readable line per difference."""
+        """How `live` differs from `recorded` in what is compared, one line per difference."""
         out: list[str] = []
-        if recorded.method.upper() != live.method.upper():
+        if "method" in self.parts and recorded.method.upper() != live.method.upper():
             out.append(f"method: recorded {recorded.method}, got {live.method}")
         rt, lt = _Target.of(recorded.url), _Target.of(live.url)
-        for label, want, got in zip(
-            ("scheme", "host", "port", "path"), rt.where, lt.where, strict=True
-        ):
-            if want != got:
+        for label, want, got in zip(_URL_PARTS, rt.where, lt.where, strict=False):
+            if label in self.parts and want != got:
                 out.append(f"{label}: recorded {want!r}, got {got!r}")
-        if not _query_matches(rt.query, lt.query):
+        if "query" in self.parts and not _query_matches(rt.query, lt.query):
             want_q, got_q = dict(rt.query), dict(lt.query)
             for key in sorted(set(want_q) | set(got_q)):
                 if key not in got_q:
@@ -202,6 +313,8 @@ class Matcher:
         diffs, index = min(scored, key=lambda pair: (len(pair[0]), pair[1]))
         closest = self.interactions[index].request
         lines.append(f"closest recorded request (#{index}): {closest.method} {closest.url}")
+        if self.parts is not PARTS:
+            lines.append(f"  (compared: {', '.join((*self.parts, *self.match_on))})")
         lines.extend(f"  {diff}" for diff in diffs)
         return "\n".join(lines)
 

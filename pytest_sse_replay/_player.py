@@ -46,12 +46,13 @@ class Player:
         speed: float = 0.0,
         faults: Sequence[Fault] = (),
         match_on: Sequence[str] | None = None,
+        ignore_json_paths: Sequence[str] = (),
     ) -> None:
         plan(Script(200, (), ()), speed)  # validates speed now, not at the first request
         self.cassette = cassette
         self.speed = speed
         self.faults = tuple(faults)
-        self.matcher = Matcher(cassette.interactions, match_on)
+        self.matcher = Matcher(cassette.interactions, match_on, ignore_json_paths=ignore_json_paths)
         self.played: list[Played] = []
         self._lock = threading.Lock()
         self._attempts = [0] * len(self.faults)

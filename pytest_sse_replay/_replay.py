@@ -53,11 +53,18 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         speed: float = 0.0,
         faults: Sequence[Fault] = (),
         match_on: Sequence[str] | None = None,
+        ignore_json_paths: Sequence[str] = (),
         on_event: Callable[[Event], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.cassette = cassette if isinstance(cassette, Cassette) else Cassette.load(cassette)
-        self.player = Player(self.cassette, speed=speed, faults=faults, match_on=match_on)
+        self.player = Player(
+            self.cassette,
+            speed=speed,
+            faults=faults,
+            match_on=match_on,
+            ignore_json_paths=ignore_json_paths,
+        )
         self.on_event = on_event
         self.clock = clock
 

@@ -15,7 +15,9 @@ from ._config import CassetteSettings, RecordMode
 from ._event import Event
 from ._eventlog import EventLog
 from ._faces import Face
+from ._hooks import BeforeRecord, apply_before_record
 from ._matching import NoRecording
+from ._network import recording
 from ._plan import Fault
 from ._player import Played
 from ._recording import RecordingTransport
@@ -39,6 +41,7 @@ class ActiveCassette:
         test: str,
         run_started: float,
         extra_faults: tuple[Fault, ...] = (),
+        before_record: BeforeRecord | None = None,
     ) -> None:
         self.settings = settings
         self.path: Path = settings.paths[0]
@@ -48,13 +51,18 @@ class ActiveCassette:
         self.misses: list[str] = []
         self._run_started = run_started
         self._lock = threading.Lock()
+        self.before_record = before_record
+        # (path, how many interactions) of each loaded file, in `interactions` order.
+        self.sources: list[tuple[Path, int]] = []
 
         self.existed = self.path.exists()
         loaded: list[Interaction] = []
         if self.mode is not RecordMode.ALL:
             for path in settings.paths:
                 if path.exists():
-                    loaded.extend(Cassette.load(path).interactions)
+                    interactions = Cassette.load(path).interactions
+                    self.sources.append((path, len(interactions)))
+                    loaded.extend(interactions)
         self._loaded = loaded
         self.replays = self.mode in (RecordMode.NONE, RecordMode.NEW) or (
             self.mode is RecordMode.ONCE and self.existed
@@ -67,6 +75,7 @@ class ActiveCassette:
             speed=settings.speed,
             faults=settings.faults + extra_faults,
             match_on=settings.match_on,
+            ignore_json_paths=settings.ignore_json_paths,
             on_event=self._delivered,
         )
         self.new = Cassette(path=self.path)
@@ -102,7 +111,8 @@ class ActiveCassette:
                 return self.replay.handle_request(request)
             except NoRecording as exc:
                 self._missed(exc)
-        return self._recorder(face, network, is_async=False).handle_request(request)
+        with recording():  # the one way to the network in replay (see _network)
+            return self._recorder(face, network, is_async=False).handle_request(request)
 
     async def ahandle(self, face: Face, request: Any, network: Any) -> Any:
         if self.replays:
@@ -110,7 +120,8 @@ class ActiveCassette:
                 return await self.replay.handle_async_request(request)
             except NoRecording as exc:
                 self._missed(exc)
-        return await self._recorder(face, network, is_async=True).handle_async_request(request)
+        with recording():
+            return await self._recorder(face, network, is_async=True).handle_async_request(request)
 
     def _missed(self, exc: NoRecording) -> None:
         if self.records:
@@ -151,7 +162,14 @@ class ActiveCassette:
                 recorder.close()
 
     def save(self) -> Path | None:
-        """Write what was recorded, redacted, atomically and under a lock (pytest-xdist)."""
+        """Write what was recorded, redacted, atomically and under a lock (pytest-xdist).
+
+        The `sse_before_record` hook sees each interaction first; redaction runs after it, so
+        whatever the hook copies or adds is scrubbed like the rest."""
+        if self.before_record is not None:
+            self.new.interactions[:] = apply_before_record(
+                self.before_record, self.new.interactions
+            )
         if not self.new.interactions:
             return None
         with _lock_for(self.path):

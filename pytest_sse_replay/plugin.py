@@ -6,19 +6,24 @@ tests use no cassette pays nothing for this plugin being installed.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ._options import (
+    INI_ALLOW_HOSTS,
     INI_DIR,
     INI_MODE,
     INI_REDACT_HEADERS,
     INI_REDACT_QUERY,
     INI_SPEED,
+    INI_UNUSED,
     MARKER,
+    OPT_BLOCK_NETWORK,
+    OPT_ORPHANS,
     OPT_RECORD,
     OPT_SPEED,
     RECORD_MODES,
@@ -26,9 +31,12 @@ from ._options import (
 
 if TYPE_CHECKING:
     from ._session import ActiveCassette
+    from ._summary import RunSummary
 
 _ACTIVE = pytest.StashKey["ActiveCassette"]()
 _RUN_STARTED = pytest.StashKey[float]()
+_SUMMARY: pytest.StashKey[RunSummary] = pytest.StashKey()
+_WORKER_KEY = "sse_replay_summary"
 
 DOCS = "docs/plugin.md"
 
@@ -55,6 +63,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="replay speed for the whole run: 0 = no waiting, 1 = as recorded, 2 = twice "
         "as fast. Overrides the marker and ini sse_speed.",
     )
+    group.addoption(
+        "--sse-block-network",
+        dest=OPT_BLOCK_NETWORK,
+        action="store_true",
+        default=False,
+        help="refuse network connections outside ini sse_allow_hosts in every test of the run, "
+        "not only in tests that replay a cassette (NetworkEscape).",
+    )
+    group.addoption(
+        "--sse-orphans",
+        dest=OPT_ORPHANS,
+        action="store_true",
+        default=False,
+        help="at the end of the run, list cassette files that no test opened (meaningful "
+        "for a full run only).",
+    )
     parser.addini(INI_DIR, "folder of SSE cassettes, relative to the rootdir", default="cassettes")
     parser.addini(INI_MODE, "record mode when --sse-record is not given", default="none")
     parser.addini(
@@ -66,15 +90,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         INI_REDACT_QUERY, "more query parameters whose values never reach a cassette", type="args"
     )
+    parser.addini(
+        INI_UNUSED,
+        "recorded interactions a replaying test leaves unplayed: ignore, warn or fail",
+        default="warn",
+    )
+    parser.addini(
+        INI_ALLOW_HOSTS,
+        "hosts open to other clients in replay (default loopback: 127.0.0.0/8 ::1 localhost; "
+        "none closes every host)",
+        type="args",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(name=None, *, speed=None, faults=(), match_on=None, redact_headers=(), "
-        "redact_query=()): answer every httpx/httpx2 request in this test from the SSE "
-        "cassette `name` (default: derived from the test), or record it with --sse-record. "
-        f"See {DOCS}.",
+        "redact_query=(), ignore_json_paths=()): answer every httpx/httpx2 request in this "
+        "test from the SSE cassette `name` (default: derived from the test), or record it "
+        f"with --sse-record. See {DOCS}.",
     )
     config.stash[_RUN_STARTED] = time.time()
     # Bad settings are a usage error at start-up, not a failure in every test.
@@ -87,9 +122,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if speed is not None:
         parse_speed(speed, "--sse-speed")
     parse_speed(config.getini(INI_SPEED) or "0", f"ini {INI_SPEED}")
+    from ._config import allow_hosts, unused_policy
+    from ._summary import RunSummary
+
+    unused_policy(config)
+    allow_hosts(config)
+    config.stash[_SUMMARY] = RunSummary()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)  # before -k / -m deselect: who shares a cassette is run-wide
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # A marked test gets the cassette without asking for the fixture; unmarked tests pay nothing.
     for item in items:
         if (
@@ -98,6 +140,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             and "sse_cassette" not in item.fixturenames
         ):
             item.fixturenames.append("sse_cassette")
+    from ._config import unused_policy
+
+    if unused_policy(config) != "ignore" and any(
+        item.get_closest_marker(MARKER) is not None for item in items
+    ):
+        from ._hygiene import cassette_users
+
+        config.stash[_SUMMARY].users = {
+            path: set(tests) for path, tests in cassette_users(items, _closest_markers).items()
+        }
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items:
+        summary = items[0].config.stash.get(_SUMMARY, None)
+        if summary is not None:
+            summary.deselected += len(items)
 
 
 def _closest_markers(item: pytest.Item) -> list[pytest.Mark]:
@@ -122,19 +181,31 @@ def sse_faults() -> tuple[Any, ...]:
 
 
 @pytest.fixture
-def sse_cassette(request: pytest.FixtureRequest, sse_faults: Any) -> Iterator[ActiveCassette]:
+def sse_before_record() -> Callable[[Any], Any] | None:
+    """Override to return a function that gets each recorded interaction before it is saved
+    and returns it (changed or not) or None to drop it. Default: None (keep all)."""
+    return None
+
+
+@pytest.fixture
+def sse_cassette(
+    request: pytest.FixtureRequest, sse_faults: Any, sse_before_record: Any
+) -> Iterator[ActiveCassette]:
     """The active SSE cassette of this test (activates the default one when unmarked)."""
     from ._config import resolve
+    from ._hooks import check_before_record
     from ._routing import routed
     from ._session import ActiveCassette
 
     item = request.node
     settings = resolve(item, _closest_markers(item))
+    request.config.stash[_SUMMARY].opened.update(str(p) for p in settings.paths)
     active = ActiveCassette(
         settings,
         test=item.nodeid,
         run_started=request.config.stash[_RUN_STARTED],
         extra_faults=tuple(sse_faults or ()),
+        before_record=check_before_record(sse_before_record),
     )
     item.stash[_ACTIVE] = active
     try:
@@ -142,33 +213,108 @@ def sse_cassette(request: pytest.FixtureRequest, sse_faults: Any) -> Iterator[Ac
             yield active
     finally:
         active.close()
-        active.save()
+        if active.save() is not None:
+            request.config.stash[_SUMMARY].recorded.add(str(active.path))
 
 
 @pytest.fixture
 def sse_server(request: pytest.FixtureRequest) -> Iterator[str]:
     """Base URL of a real HTTP server on 127.0.0.1 replaying this test's cassette, for
     clients that are not httpx (requests, a browser's EventSource, curl)."""
+    from ._config import resolve
     from ._serve import sse_server_fixture
 
+    paths = resolve(request.node, _closest_markers(request.node)).paths
+    request.config.stash[_SUMMARY].opened.update(str(p) for p in paths)
     yield from sse_server_fixture(request, _closest_markers(request.node))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     active = item.stash.get(_ACTIVE, None)
-    if active is None:
+    guard = _network_guard(item, active)
+    if active is None and guard is None:
         return (yield)
-    try:
-        result = yield
-    except Exception as exc:
-        # A missing recording: the message says all there is to say; a traceback through
-        # httpx and respx internals would only bury it.
-        if not (active.misses and type(exc).__name__ == "NoRecording"):
-            raise
-        result = None
-    # Also when the test passed: code under test may have swallowed a missing recording,
-    # and that is still a failure, with the message it would have seen.
-    if active.misses:
-        pytest.fail("\n\n".join(active.misses), pytrace=False)
+    with guard.active() if guard is not None else contextlib.nullcontext():
+        try:
+            result = yield
+        except Exception as exc:
+            # A missing recording or an escape: the message says all there is to say; a
+            # traceback through httpx, respx or socket internals would only bury it.
+            if not (
+                (active is not None and active.misses and type(exc).__name__ == "NoRecording")
+                or (guard is not None and guard.escapes and type(exc).__name__ == "NetworkEscape")
+            ):
+                raise
+            result = None
+    # Also when the test passed: code under test may have swallowed a missing recording or
+    # a refused connection, and that is still a failure, with the message it would have seen.
+    failures = list(active.misses) if active is not None else []
+    if guard is not None:
+        failures.extend(dict.fromkeys(str(escape) for escape in guard.escapes))
+    if failures:
+        pytest.fail("\n\n".join(failures), pytrace=False)
+    if active is not None:
+        from ._config import unused_policy
+        from ._hygiene import test_ended
+
+        policy = unused_policy(item.config)
+        unused = test_ended(item, active, item.config.stash[_SUMMARY], policy)
+        if unused is not None and policy == "fail":
+            pytest.fail(unused, pytrace=False)
+        if unused is not None:
+            item.config.stash[_SUMMARY].unused_lines.append(unused)
     return result
+
+
+def _network_guard(item: pytest.Item, active: ActiveCassette | None) -> Any:
+    """The guard for this test: when its cassette replays, or for every test with
+    --sse-block-network; None otherwise."""
+    from ._config import allow_hosts, blocks_network
+
+    if not ((active is not None and active.replays) or blocks_network(item.config)):
+        return None
+    from ._network import NetworkGuard
+
+    networks, names = allow_hosts(item.config)
+    return NetworkGuard(networks, names, test=item.nodeid)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    summary = config.stash.get(_SUMMARY, None)
+    if summary is None or hasattr(config, "workerinput"):
+        return
+    from ._hygiene import report
+
+    report(terminalreporter, config, summary)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    summary = config.stash.get(_SUMMARY, None)
+    if summary is None:
+        return
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller reports
+        workeroutput[_WORKER_KEY] = summary.to_wire()
+        return
+    from ._config import unused_policy
+
+    if (
+        unused_policy(config) == "fail"
+        and summary.shared_unused()
+        and session.exitstatus == pytest.ExitCode.OK
+    ):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: a worker's tallies reach the controller."""
+    wire = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    summary = node.config.stash.get(_SUMMARY, None)
+    if wire is not None and summary is not None:
+        summary.merge(wire)
