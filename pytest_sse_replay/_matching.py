@@ -86,12 +86,11 @@ def parse_match_on(match_on: Sequence[str] | None) -> tuple[str, ...]:
                 f"match_on: unknown entry {item!r}; use any of {', '.join(_MATCH_ON_CHOICES)} "
                 "(naming no part of the request means method and URL)"
             )
-        if item == "url":
-            checked.extend(_URL_PARTS)
-        else:
-            checked.append(item.lower() if item.startswith("headers:") else item)
+        checked.append(item.lower() if item.startswith("headers:") else item)
     if not any(item in PARTS for item in checked):
-        return tuple(dict.fromkeys(checked))
+        # "url" alone (as "method" and "url" were before parts existed) is the default.
+        return tuple(dict.fromkeys(item for item in checked if item != "url"))
+    checked = [part for item in checked for part in (_URL_PARTS if item == "url" else (item,))]
     if set(checked) >= set(PARTS) and "method" in checked:
         # Every part named: the same as naming none.
         checked = [item for item in checked if item not in PARTS]

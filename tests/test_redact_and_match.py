@@ -187,5 +187,7 @@ def test_match_on_a_header() -> None:
 
 def test_unknown_match_on_entry_is_refused() -> None:
     """A bad match_on entry names itself and the valid choices."""
-    with pytest.raises(ValueError, match=r"match_on: unknown entry 'bdy'; use any of method, .*body"):
+    with pytest.raises(
+        ValueError, match=r"match_on: unknown entry 'bdy'; use any of method, .*body"
+    ):
         parse_match_on(["bdy"])
