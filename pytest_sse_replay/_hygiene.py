@@ -23,7 +23,7 @@ from ._summary import RunSummary, find_orphans, unused_message
 if TYPE_CHECKING:
     from ._session import ActiveCassette
 
-__all__ = ["cassette_users", "report", "test_ended"]
+__all__ = ["cassette_users", "report", "tally", "test_ended"]
 
 
 def cassette_users(
@@ -51,24 +51,34 @@ def cassette_users(
     return dict(users)
 
 
-def test_ended(
-    item: pytest.Item, active: ActiveCassette, summary: RunSummary, policy: str
-) -> str | None:
-    """Tally what the test's cassette did; returns the unused report of a cassette this test
-    alone uses, when there is one to make."""
-    offset = 0
-    by_source: list[tuple[Path, list[str], set[int]]] = []
+def _by_source(active: ActiveCassette) -> list[tuple[Path, list[str], set[int]]]:
+    """Per loaded cassette file: its requests ("METHOD URL") and which of them were played."""
     played = {p.index for p in active.played}
+    interactions = active.interactions
+    out = []
+    offset = 0
     for path, count in active.sources:
         local = {i - offset for i in played if offset <= i < offset + count}
         requests = [
-            f"{i.request.method} {i.request.url}"
-            for i in active.interactions[offset : offset + count]
+            f"{i.request.method} {i.request.url}" for i in interactions[offset : offset + count]
         ]
-        by_source.append((path, requests, local))
+        out.append((path, requests, local))
         offset += count
+    return out
+
+
+def tally(active: ActiveCassette, summary: RunSummary) -> None:
+    """The end of a test's cassette, passed or failed: which cassettes answered requests."""
+    for path, _, local in _by_source(active):
         if local:
             summary.replayed.add(str(path))
+
+
+def test_ended(
+    item: pytest.Item, active: ActiveCassette, summary: RunSummary, policy: str
+) -> str | None:
+    """After a test that passed: the unused report of the cassettes this test alone uses
+    (or None); what it played of shared ones is kept for the end of the run."""
     # Requests that went to an sse_server are played by the server, which this does not see.
     if (
         policy == "ignore"
@@ -77,7 +87,7 @@ def test_ended(
     ):
         return None
     reports = []
-    for path, requests, local in by_source:
+    for path, requests, local in _by_source(active):
         if summary.users.get(str(path), {item.nodeid}) != {item.nodeid}:
             summary.used_shared(path, item.nodeid, requests, local)
             continue

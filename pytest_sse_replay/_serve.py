@@ -172,8 +172,15 @@ class _Player(Player):
         speed: float,
         faults: Sequence[Fault],
         match_on: Sequence[str] | None,
+        ignore_json_paths: Sequence[str] = (),
     ) -> None:
-        super().__init__(cassette, speed=speed, faults=faults, match_on=match_on)
+        super().__init__(
+            cassette,
+            speed=speed,
+            faults=faults,
+            match_on=match_on,
+            ignore_json_paths=ignore_json_paths,
+        )
         # (method, path) -> the recorded URL's origin, so a request to this server is
         # matched against recordings made at any host.
         self._origins: dict[tuple[str, str], str] = {}
@@ -400,6 +407,7 @@ class ReplayServer:
         speed: float = 1.0,
         faults: Sequence[Fault] = (),
         match_on: Sequence[str] | None = None,
+        ignore_json_paths: Sequence[str] = (),
         port: int = 0,
         cors: bool = True,
         log: Callable[[str], None] | None = None,
@@ -407,7 +415,7 @@ class ReplayServer:
         if not isinstance(cassette, Cassette):
             cassette = Cassette.load(cassette)
         self.cassette = cassette
-        self.player = _Player(cassette, speed, faults, match_on)
+        self.player = _Player(cassette, speed, faults, match_on, ignore_json_paths)
         self.cors = cors
         self._log = log
         self.stopping = threading.Event()
@@ -515,5 +523,6 @@ def sse_server_fixture(
         speed=settings.speed,
         faults=(*settings.faults, *extra),
         match_on=settings.match_on or None,
+        ignore_json_paths=settings.ignore_json_paths,
     ) as url:
         yield url

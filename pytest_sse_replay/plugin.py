@@ -213,8 +213,12 @@ def sse_cassette(
             yield active
     finally:
         active.close()
+        from ._hygiene import tally
+
+        summary = request.config.stash[_SUMMARY]
+        tally(active, summary)
         if active.save() is not None:
-            request.config.stash[_SUMMARY].recorded.add(str(active.path))
+            summary.recorded.add(str(active.path))
 
 
 @pytest.fixture
