@@ -244,10 +244,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             result = yield
         except Exception as exc:
             # A missing recording or an escape: the message says all there is to say; a
-            # traceback through httpx, respx or socket internals would only bury it.
+            # traceback through httpx, respx or socket internals would only bury it. An
+            # escape also explains whatever a client made of it (its own wrapped error).
             if not (
                 (active is not None and active.misses and type(exc).__name__ == "NoRecording")
-                or (guard is not None and guard.escapes and type(exc).__name__ == "NetworkEscape")
+                or (guard is not None and guard.escapes)
             ):
                 raise
             result = None

@@ -77,6 +77,15 @@ def record_two(pytester: pytest.Pytester, url: str) -> None:
     write(pytester, TWO_REQUESTS.format(url=url, both=False))
 
 
+def test_help_and_markers_list_the_new_options(pytester: pytest.Pytester) -> None:
+    """`pytest --help` shows the new flags and ini settings; `--markers` the new keyword."""
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(
+        ["*--sse-block-network*", "*--sse-orphans*", "*sse_unused*", "*sse_allow_hosts*"]
+    )
+    pytester.runpytest("--markers").stdout.fnmatch_lines(["*ignore_json_paths=()*"])
+
+
 # -- unused interactions ------------------------------------------------------------------------
 
 
@@ -284,7 +293,7 @@ def test_connection_in_replay_raises_network_escape(
 def test_swallowed_escape_still_fails_the_test(
     pytester: pytest.Pytester, listener: socket.socket
 ) -> None:
-    """Code that catches every exception cannot hide a NetworkEscape."""
+    """Code that catches every exception, or wraps it in its own, cannot hide a NetworkEscape."""
     port = listener.getsockname()[1]
     write(
         pytester,
@@ -298,13 +307,23 @@ def test_swallowed_escape_still_fails_the_test(
                     requests.get("http://127.0.0.1:{port}/", timeout=5)
                 except Exception:
                     pass
+
+        @pytest.mark.sse_cassette
+        def test_wrapped():
+            try:
+                requests.get("http://127.0.0.1:{port}/", timeout=5)
+            except Exception as exc:
+                raise ValueError("the service is down") from exc
         """,
     )
     pytester.makeini("[pytest]\nsse_allow_hosts = none\n")
     result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=2)
     # The same refusal, three times: said once.
     assert result.stdout.str().count("test_escape refused") == 1
+    # A client's own error made of the refusal is explained by the refusal.
+    assert result.stdout.str().count("test_wrapped refused") == 1
+    assert "the service is down" not in result.stdout.str()
     assert accepted(listener) == 0
 
 
