@@ -13,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_sse_replay import Cassette, NetworkEscape
-from pytest_sse_replay._matching import _without, parse_ignore_json_paths, parse_match_on
+from pytest_sse_replay._cassette import Interaction, RecordedRequest, RecordedResponse
+from pytest_sse_replay._matching import (
+    Matcher,
+    NoRecording,
+    _without,
+    parse_ignore_json_paths,
+    parse_match_on,
+)
 from pytest_sse_replay._network import NetworkGuard, parse_allow_hosts
 
 pytest_plugins = ["pytester"]
@@ -531,6 +538,29 @@ def test_json_path_syntax() -> None:
     assert drop("*.c") == {**doc, "a": {"b": 1}}
     assert drop("missing.path") == doc
     assert drop("x[0]") == {**doc, "x": [2]}
+
+
+def recorded(method: str, url: str) -> Interaction:
+    return Interaction(RecordedRequest(method, url), RecordedResponse(200, [], []))
+
+
+@given(
+    scheme=st.sampled_from(["http", "https"]),
+    host=st.sampled_from(["localhost", "127.0.0.1", "staging.example.com", "API.example.com"]),
+    port=st.integers(1, 65535),
+)
+def test_unnamed_parts_never_decide_a_match(scheme: str, host: str, port: int) -> None:
+    """With match_on=(method, path, query), any scheme, host and port replays the recording;
+    a different path or method is still a miss."""
+    matcher = Matcher(
+        [recorded("GET", "http://127.0.0.1:8000/v1/s?a=1&b=2")],
+        match_on=("method", "path", "query"),
+    )
+    assert matcher.find(RecordedRequest("GET", f"{scheme}://{host}:{port}/v1/s?b=2&a=1")) == 0
+    with pytest.raises(NoRecording, match="path: recorded '/v1/s', got '/v2/s'"):
+        matcher.find(RecordedRequest("GET", f"{scheme}://{host}:{port}/v2/s?a=1&b=2"))
+    with pytest.raises(NoRecording, match="method: recorded GET, got POST"):
+        matcher.find(RecordedRequest("POST", f"{scheme}://{host}:{port}/v1/s?a=1&b=2"))
 
 
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5))
