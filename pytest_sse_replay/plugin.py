@@ -6,8 +6,8 @@ tests use no cassette pays nothing for this plugin being installed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -25,10 +25,13 @@ from ._options import (
 )
 
 if TYPE_CHECKING:
+    from ._run import Run  # noqa: F401  (named in the StashKey below)
     from ._session import ActiveCassette
 
 _ACTIVE = pytest.StashKey["ActiveCassette"]()
-_RUN_STARTED = pytest.StashKey[float]()
+_RUN = pytest.StashKey["Run"]()
+# The key under which pytest-xdist workers get the run's shared folder from the controller.
+_WORKER_RUN = "sse_replay_run"
 
 DOCS = "docs/plugin.md"
 
@@ -76,7 +79,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "cassette `name` (default: derived from the test), or record it with --sse-record. "
         f"See {DOCS}.",
     )
-    config.stash[_RUN_STARTED] = time.time()
+    from ._run import Run
+
+    workerinput = getattr(config, "workerinput", None) or {}
+    shared = workerinput.get(_WORKER_RUN)
+    config.stash[_RUN] = Run(Path(shared)) if shared else Run()
     # Bad settings are a usage error at start-up, not a failure in every test.
     from ._config import RecordMode, parse_speed
 
@@ -87,6 +94,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if speed is not None:
         parse_speed(speed, "--sse-speed")
     parse_speed(config.getini(INI_SPEED) or "0", f"ini {INI_SPEED}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    # pytest-xdist, in the controller: every worker shares the run's folder of markers.
+    node.workerinput[_WORKER_RUN] = str(node.config.stash[_RUN].folder)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(_RUN, None)
+    if run is not None:
+        run.end()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -133,7 +152,7 @@ def sse_cassette(request: pytest.FixtureRequest, sse_faults: Any) -> Iterator[Ac
     active = ActiveCassette(
         settings,
         test=item.nodeid,
-        run_started=request.config.stash[_RUN_STARTED],
+        run=request.config.stash[_RUN],
         extra_faults=tuple(sse_faults or ()),
     )
     item.stash[_ACTIVE] = active
@@ -142,7 +161,19 @@ def sse_cassette(request: pytest.FixtureRequest, sse_faults: Any) -> Iterator[Ac
             yield active
     finally:
         active.close()
+        # Saved when the test body ended (pytest_runtest_call); this writes what other
+        # fixtures' teardowns recorded after it.
+        _save(active)
+
+
+def _save(active: ActiveCassette) -> None:
+    """Save; a failure is one line naming the cassette (no traceback through temp files)."""
+    from ._session import NotSaved
+
+    try:
         active.save()
+    except NotSaved as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture
@@ -159,16 +190,31 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     active = item.stash.get(_ACTIVE, None)
     if active is None:
         return (yield)
+    from ._session import NotSaved
+
+    failure: BaseException | None = None
     try:
         result = yield
-    except Exception as exc:
-        # A missing recording: the message says all there is to say; a traceback through
-        # httpx and respx internals would only bury it.
-        if not (active.misses and type(exc).__name__ == "NoRecording"):
-            raise
+    except (Exception, pytest.fail.Exception) as exc:
         result = None
-    # Also when the test passed: code under test may have swallowed a missing recording,
-    # and that is still a failure, with the message it would have seen.
-    if active.misses:
-        pytest.fail("\n\n".join(active.misses), pytrace=False)
-    return result
+        failure = exc
+    # What was recorded is written now, so that a cassette that cannot be saved fails this
+    # test (at teardown it would only be an error beside it).
+    active.close()
+    problems = list(active.misses)
+    try:
+        active.save()
+    except NotSaved as exc:
+        problems.append(str(exc))
+    if not problems:
+        if failure is not None:
+            raise failure
+        return result
+    # A missing recording fails the test even when the code under test swallowed it. Its
+    # explanation comes first: the test's own failure is most likely a consequence.
+    # The NoRecording the code let through says nothing more, and a traceback through
+    # httpx and respx internals would only bury the message.
+    if failure is not None and not (active.misses and type(failure).__name__ == "NoRecording"):
+        own = pytest.ExceptionInfo.from_exception(failure).getrepr(style="short", chain=False)
+        problems.append(f"then the test failed:\n{own}")
+    pytest.fail("\n\n".join(problems), pytrace=False)
