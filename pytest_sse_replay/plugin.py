@@ -215,6 +215,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     # The NoRecording the code let through says nothing more, and a traceback through
     # httpx and respx internals would only bury the message.
     if failure is not None and not (active.misses and type(failure).__name__ == "NoRecording"):
-        own = pytest.ExceptionInfo.from_exception(failure).getrepr(style="short", chain=False)
-        problems.append(f"then the test failed:\n{own}")
+        problems.append(f"then the test failed:\n{_short_traceback(item, failure)}")
     pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+def _short_traceback(item: pytest.Item, failure: BaseException) -> str:
+    """The test's own failure as pytest shows it, from the test's file on (not the hooks)."""
+    info = pytest.ExceptionInfo.from_exception(failure)
+    path = getattr(item, "path", None)
+    if path is not None:
+        info.traceback = info.traceback.cut(path=path).filter(info)
+    return str(info.getrepr(style="short", chain=False))
