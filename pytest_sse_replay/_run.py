@@ -84,7 +84,9 @@ class Run:
 
     def wrote(self, cassette: Path) -> bool:
         """Whether some test of this run (in any worker) has saved `cassette`."""
-        return (self.folder / f"{_key(cassette)}.written").exists()
+        if self._folder is None:
+            return False  # nothing saved yet: a run that only replays makes no folder
+        return (self._folder / f"{_key(cassette)}.written").exists()
 
     def mark_written(self, cassette: Path) -> None:
         (self.folder / f"{_key(cassette)}.written").touch()

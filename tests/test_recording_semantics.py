@@ -8,9 +8,11 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +20,17 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_sse_replay import Cassette, RecordingTransport, ReplayTransport
 from pytest_sse_replay._atomic import STALE_AFTER, remove_stale_temporaries
 from pytest_sse_replay._cassette import Chunk, Interaction, RecordedRequest, RecordedResponse
+from pytest_sse_replay._config import CassetteSettings, RecordMode
 from pytest_sse_replay._event import Event
-from pytest_sse_replay._run import lock_directory
+from pytest_sse_replay._redact import Redaction
+from pytest_sse_replay._run import Run, lock_directory
+from pytest_sse_replay._session import ActiveCassette
 
 from .clients import Driver
 
@@ -568,3 +575,61 @@ def test_a_lock_folder_owned_by_another_user_does_not_break_saving(
     pytester.runpytest("--sse-record").assert_outcomes(passed=1)
     assert len(Cassette.load(cassette_file(pytester, "saved.yaml"))) == 1
     assert list(squatted.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def test_a_run_makes_its_folder_only_when_it_saves(tmp_path: Path) -> None:
+    """Replaying makes no folder; a save marks the cassette; the run that made it removes it."""
+    run = Run()
+    cassette = tmp_path / "c.yaml"
+    assert not run.wrote(cassette)
+    assert run._folder is None
+    run.mark_written(cassette)
+    assert run.wrote(cassette)
+    worker = Run(run.folder)  # how an xdist worker sees the controller's folder
+    assert worker.wrote(cassette)
+    worker.end()
+    assert run.folder.exists()  # a worker never removes the controller's folder
+    run.end()
+    assert not run.folder.exists()
+
+
+def _active(path: Path, run: Run, urls: list[int]) -> ActiveCassette:
+    settings = CassetteSettings(
+        paths=(path,),
+        mode=RecordMode.ALL,
+        speed=0.0,
+        faults=(),
+        match_on=(),
+        redaction=Redaction(),
+    )
+    active = ActiveCassette(settings, test="test_x", run=run)
+    for n in urls:
+        request = RecordedRequest("GET", f"http://sse.test/json?n={n}", [], b"")
+        active.new.append(Interaction(request, RecordedResponse(200, [], [Chunk(0.001, b"{}")])))
+    return active
+
+
+@settings(max_examples=40)  # each example writes files with fsync
+@given(tests=st.lists(st.lists(st.integers(0, 3), max_size=5), min_size=1, max_size=4))
+def test_a_shared_cassette_holds_each_request_as_often_as_one_test_sent_it(
+    tests: list[list[int]],
+) -> None:
+    """After several tests record into one cassette in a run, each request appears as many
+    times as the test that sent it most often sent it."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "shared.yaml"
+        run = Run()
+        try:
+            for urls in tests:
+                _active(path, run, urls).save()
+            stored = [] if not path.exists() else Cassette.load(path).interactions
+        finally:
+            run.end()
+    counts = Counter(int(i.request.url.rsplit("=", 1)[1]) for i in stored)
+    expected = Counter[int]()
+    for urls in tests:
+        expected |= Counter(urls)
+    assert counts == expected
