@@ -12,7 +12,6 @@ import math
 import os
 import re
 import stat
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +21,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from . import _yamlio
+from . import _atomic, _yamlio
 from ._event import Event
 from ._yamlio import FieldPath
 
@@ -766,9 +765,10 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
-        # mkstemp makes the file private (0600); a cassette is shared, like any source file.
+        # The temporary file is private (0600); a cassette is shared, like any source file.
         mode = 0o644
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    _atomic.remove_stale_temporaries(path)
+    fd, temporary = _atomic.create_temporary(path)
     try:
         with open(fd, "wb") as file:
             file.write(data)

@@ -235,20 +235,24 @@ class Matcher:
 
     def find(self, request: RecordedRequest) -> int:
         """The index of the interaction that answers `request`, or raise NoRecording."""
-        target = _Target.of(request.url)
-        candidates = self._by_key.get(self._key(request.method, target), ())
-        query = "query" in self.parts
-        matching = tuple(
-            index
-            for index in candidates
-            if (not query or _query_matches(self._targets[index].query, target.query))
-            and self._extras_match(self.interactions[index].request, request)
-        )
+        matching = self.matching(request)
         if not matching:
             raise NoRecording(self.explain(request))
         served = self._served.get(matching, 0)
         self._served[matching] = served + 1
         return matching[min(served, len(matching) - 1)]
+
+    def matching(self, request: RecordedRequest) -> tuple[int, ...]:
+        """The indices of every interaction that could answer `request`, in order."""
+        target = _Target.of(request.url)
+        candidates = self._by_key.get(self._key(request.method, target), ())
+        query = "query" in self.parts
+        return tuple(
+            index
+            for index in candidates
+            if (not query or _query_matches(self._targets[index].query, target.query))
+            and self._extras_match(self.interactions[index].request, request)
+        )
 
     def _extras_match(self, recorded: RecordedRequest, live: RecordedRequest) -> bool:
         return not any(self._differs(rule, recorded, live) for rule in self.match_on)

@@ -128,6 +128,10 @@ class Plan:
     steps: list[Step] = field(default_factory=list)
     # Every step is bytes: nothing to wait for, nothing to fail with (speed 0, a clean end).
     plain: bool = False
+    # The script time of each bytes step, in order (seconds from the request, not scaled by
+    # speed): when its bytes arrived in the recording, so the event log can say when an
+    # event arrived at any replay speed.
+    times: list[float] = field(default_factory=list)
 
 
 def plan(script: Script, speed: float) -> Plan:
@@ -139,6 +143,7 @@ def plan(script: Script, speed: float) -> Plan:
     if speed < 0 or math.isnan(speed) or math.isinf(speed):
         raise ValueError(f"speed must be a finite number >= 0, got {speed!r}")
     steps: list[Step]
+    times = [chunk.t for chunk in script.chunks if chunk.data]
     if speed == 0:
         steps = [chunk.data for chunk in script.chunks if chunk.data]
         head_at = 0.0
@@ -158,7 +163,7 @@ def plan(script: Script, speed: float) -> Plan:
     # "client_closed": the recording stopped where the client stopped reading; replay
     # ends the body there cleanly, which is what the client saw from its side.
     plain = speed == 0 and all(step.__class__ is bytes for step in steps[-1:])
-    return Plan(script.status, script.headers, head_at, steps, plain)
+    return Plan(script.status, script.headers, head_at, steps, plain, times)
 
 
 class StreamFailure(Exception):

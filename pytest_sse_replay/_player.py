@@ -77,9 +77,26 @@ class Player:
             interaction = self.cassette.interactions[index]
             answer = Played(index, interaction, live)
             self.played.append(answer)
+        played, holds_slot = self.play(interaction, live, read_timeout, index=index)
+        return answer, played, holds_slot
+
+    def play(
+        self,
+        interaction: Interaction,
+        live: RecordedRequest,
+        read_timeout: float | None,
+        *,
+        index: int | None = None,
+    ) -> tuple[Plan, bool]:
+        """The plan to play `interaction` by for `live`, faults applied, and whether it holds
+        a stream slot to `release`.
+
+        `index` is the interaction's place in the cassette (its clean plan is kept); None
+        for one that is not in it, such as a stream just recorded and played back faulted.
+        """
         recorded = Script.from_response(interaction.response)
         if not interaction.response.is_event_stream:
-            return answer, self._plan(index, recorded), False
+            return self._plan(index, recorded), False
         # A reconnect with Last-Event-ID resumes after that event, before any fault.
         script = resume(
             recorded, live.header("last-event-id"), interaction.request.header("last-event-id")
@@ -104,16 +121,18 @@ class Player:
             raise
         if not is_event_stream(played.headers):
             self.release()
-            return answer, played, False
-        return answer, played, True
+            return played, False
+        return played, True
 
-    def _plan(self, index: int, script: Script) -> Plan:
+    def _plan(self, index: int | None, script: Script) -> Plan:
         """The plan of a recording played as it is: made once per recording and kept.
 
         Making it is a pass over every chunk; a request sent again (a retry, a reconnect, a
         loop) gets the plan made the first time, while the recording is unchanged (the
         scripts compare equal: the same chunk objects, the same end).
         """
+        if index is None:
+            return plan(script, self.speed)
         with self._lock:
             cached = self._plans.get(index)
         if cached is not None and cached[0] == script:

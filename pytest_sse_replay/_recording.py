@@ -65,7 +65,7 @@ class _Recorder(ChunkSink):
         self._clock = clock
         self._done = False
         self._on_done = on_done
-        self._interaction = interaction
+        self.interaction = interaction
         self._raw: list[Chunk] = []  # kept in case decoding fails part-way
         self._decoder = zlib.decompressobj(_DECODABLE[encoding]) if encoding in _DECODABLE else None
         self._encoding = encoding
@@ -125,7 +125,7 @@ class _Recorder(ChunkSink):
                     self._append(Chunk(self._raw[-1].t if self._raw else 0.0, tail))
         self.response.end = end
         if self._on_done is not None:
-            self._on_done(self._interaction)
+            self._on_done(self.interaction)
 
     def complete(self) -> None:
         self._finish(COMPLETE)
@@ -147,6 +147,12 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
     `on_done(interaction)` is called when a response's body has ended, however it ended;
     `on_event(event)` for each event the client is handed, as it arrives. The cassette in
     memory holds what was sent, secrets included: `save()` writes it redacted.
+
+    Given a path (not a `Cassette`), the transport records afresh into that file and writes
+    it, redacted (with `redaction`, by default the standard lists), when it is closed: by
+    the client that owns it (`Client.close()`, `AsyncClient.aclose()`, leaving their
+    `with` blocks), or by leaving its own `with` / `async with` block. Nothing is written
+    when nothing was recorded.
     """
 
     def __init__(
@@ -158,12 +164,16 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         on_event: Callable[[Event], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
         keepalive: bool = True,
+        redaction: Redaction | None = None,
     ) -> None:
+        self._save_on_close = False
         if cassette is None:
             cassette = Cassette()
         elif not isinstance(cassette, Cassette):
             cassette = Cassette(path=Path(cassette))
+            self._save_on_close = True
         self.cassette = cassette
+        self.redaction = redaction
         self.wrapped = wrapped
         self.on_done = on_done
         self.on_event = on_event
@@ -210,26 +220,35 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
     @overload
     def handle_request(self, request: httpx2.Request) -> httpx2.Response: ...
     def handle_request(self, request: Any) -> Any:
+        return self.exchange(request)[0]
+
+    def exchange(self, request: Any) -> tuple[Any, Interaction]:
+        """Forward `request`: the response, its body recorded as it is read, and the
+        recording it fills in (for the plugin, which may read it whole first)."""
         face = face_for(request)
         body = request.read()
         start = self.clock()
         response = self._transport(face, False).handle_request(request)
         sink = self._start(face, request, body, response, start)
         response.stream = face.recording_stream(response.stream, sink, is_async=False)
-        return response
+        return response, sink.interaction
 
     @overload
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response: ...
     @overload
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response: ...
     async def handle_async_request(self, request: Any) -> Any:
+        return (await self.aexchange(request))[0]
+
+    async def aexchange(self, request: Any) -> tuple[Any, Interaction]:
+        """`exchange` for async clients."""
         face = face_for(request)
         body = await request.aread()
         start = self.clock()
         response = await self._transport(face, True).handle_async_request(request)
         sink = self._start(face, request, body, response, start)
         response.stream = face.recording_stream(response.stream, sink, is_async=True)
-        return response
+        return response, sink.interaction
 
     def save(self, path: StrPath | None = None, *, redaction: Redaction | None = None) -> Path:
         """Write the cassette with secrets redacted (the default lists, or `redaction`)."""
@@ -241,6 +260,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         for (_, is_async), transport in self._own.items():
             if not is_async:
                 transport.close()
+        self._save_if_given_a_path()
 
     async def aclose(self) -> None:
         for (_, is_async), transport in self._own.items():
@@ -248,3 +268,8 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
                 await transport.aclose()
             else:
                 transport.close()
+        self._save_if_given_a_path()
+
+    def _save_if_given_a_path(self) -> None:
+        if self._save_on_close and self.cassette.interactions:
+            self.save(redaction=self.redaction)

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any, overload
 import anyio
 import httpx
 
-from ._cassette import Cassette, StrPath, is_event_stream, round_us
+from ._cassette import Cassette, Interaction, StrPath, is_event_stream, round_us
 from ._event import Event
 from ._faces import HTTPX2, Face, face_for
 from ._parser import SSEParser
-from ._plan import Fault, Plan
+from ._plan import READ_TIMEOUT_MESSAGE, Fault, Plan, StreamFailure
 from ._player import Played, Player
 
 if TYPE_CHECKING:
@@ -43,7 +43,11 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
     chunk is delivered exactly as recorded (its bytes and boundaries), and a recorded
     error ending is raised again at the same point as the client library's exception.
     `faults` apply to event-stream responses. A request with no recording raises
-    `NoRecording` naming the closest recorded request and how it differs.
+    `NoRecording` naming the closest recorded request and how it differs. A response whose
+    headers would come later than the client's read timeout raises its `ReadTimeout` at
+    once, as a server slow to answer would make it do. `on_event(event)` is called for each
+    event the client is handed, with `Event.t` the time its bytes arrived in the recording
+    (seconds from the request; faults that move events move it too), whatever the speed.
     """
 
     def __init__(
@@ -90,7 +94,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
     ) -> Any:
         observe = None
         if self.on_event is not None and is_event_stream(played.headers):
-            observe = self._observer(start)
+            observe = self._observer(played.times)
         return face.response(
             played.status,
             played.headers,
@@ -106,17 +110,37 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
             ),
         )
 
-    def _observer(self, start: float) -> Callable[[bytes], None]:
+    def _observer(self, times: list[float]) -> Callable[[bytes], None]:
+        # The recorded time, not the replay clock: at speed 0 every event would arrive at
+        # about 0 s, and a timing assertion (assert_within) would pass on any recording.
+        # The plan's walk hands over its bytes steps in order, one call each.
         parser = SSEParser()
         on_event = self.on_event
-        clock = self.clock
+        arrivals = iter(times)
         assert on_event is not None
 
         def observe(chunk: bytes) -> None:
-            for event in parser.feed(chunk, round_us(clock() - start)):
+            for event in parser.feed(chunk, round_us(next(arrivals, 0.0))):
                 on_event(event)
 
         return observe
+
+    def _head_wait(
+        self, face: Face, request: Any, played: Plan, start: float, *, is_async: bool
+    ) -> float:
+        """Seconds to wait before the response head; ReadTimeout when the client would not.
+
+        httpcore reads the status line and headers under the read timeout, so a server that
+        is slow to answer gets the client's ReadTimeout (checked against a real socket).
+        """
+        if not played.head_at:
+            return 0.0
+        delay = start + played.head_at - self.clock()
+        timeout = face.read_timeout(request)
+        if timeout is not None and delay > timeout:
+            with face.mapped_failures(request, is_async=is_async):
+                raise StreamFailure("ReadTimeout", READ_TIMEOUT_MESSAGE)
+        return delay
 
     @contextlib.contextmanager
     def _slot_given_back_on_error(self, holds_slot: bool) -> Iterator[None]:
@@ -138,11 +162,24 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         start = self.clock()
         face = face_for(request)
         played, holds_slot = self._prepare(face, request, request.read())
-        if played.head_at:
-            delay = start + played.head_at - self.clock()
+        return self._answer(face, request, played, holds_slot, start)
+
+    def play_recorded(self, request: Any, interaction: Interaction) -> Any:
+        """Answer `request` with `interaction` (not looked up in the cassette), faults
+        applied as on replay: how a stream just recorded reaches a client under faults."""
+        start = self.clock()
+        face = face_for(request)
+        live = face.recorded_request(request, request.read())
+        played, holds_slot = self.player.play(interaction, live, face.read_timeout(request))
+        return self._answer(face, request, played, holds_slot, start)
+
+    def _answer(
+        self, face: Face, request: Any, played: Plan, holds_slot: bool, start: float
+    ) -> Any:
+        with self._slot_given_back_on_error(holds_slot):
+            delay = self._head_wait(face, request, played, start, is_async=False)
             if delay > 0:
-                with self._slot_given_back_on_error(holds_slot):
-                    time.sleep(delay)
+                time.sleep(delay)
         return self._stream(face, request, played, holds_slot, start, is_async=False)
 
     @overload
@@ -153,11 +190,23 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         start = self.clock()
         face = face_for(request)
         played, holds_slot = self._prepare(face, request, await request.aread())
-        if played.head_at:
-            delay = start + played.head_at - self.clock()
+        return await self._aanswer(face, request, played, holds_slot, start)
+
+    async def aplay_recorded(self, request: Any, interaction: Interaction) -> Any:
+        """`play_recorded` for async clients."""
+        start = self.clock()
+        face = face_for(request)
+        live = face.recorded_request(request, await request.aread())
+        played, holds_slot = self.player.play(interaction, live, face.read_timeout(request))
+        return await self._aanswer(face, request, played, holds_slot, start)
+
+    async def _aanswer(
+        self, face: Face, request: Any, played: Plan, holds_slot: bool, start: float
+    ) -> Any:
+        with self._slot_given_back_on_error(holds_slot):
+            delay = self._head_wait(face, request, played, start, is_async=True)
             if delay > 0:
-                with self._slot_given_back_on_error(holds_slot):
-                    await anyio.sleep(delay)
+                await anyio.sleep(delay)
         return self._stream(face, request, played, holds_slot, start, is_async=True)
 
     def close(self) -> None:

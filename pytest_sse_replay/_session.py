@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
-
-import filelock
 
 from ._cassette import Cassette, Interaction
 from ._config import CassetteSettings, RecordMode
@@ -16,14 +12,19 @@ from ._event import Event
 from ._eventlog import EventLog
 from ._faces import Face
 from ._hooks import BeforeRecord, apply_before_record
-from ._matching import NoRecording
+from ._matching import Matcher, NoRecording
 from ._network import recording
 from ._plan import Fault
 from ._player import Played
 from ._recording import RecordingTransport
 from ._replay import ReplayTransport
+from ._run import Run
 
-__all__ = ["ActiveCassette"]
+__all__ = ["ActiveCassette", "NotSaved"]
+
+
+class NotSaved(Exception):
+    """A recording could not be written: one line naming the cassette and why."""
 
 
 class ActiveCassette:
@@ -39,7 +40,7 @@ class ActiveCassette:
         settings: CassetteSettings,
         *,
         test: str,
-        run_started: float,
+        run: Run,
         extra_faults: tuple[Fault, ...] = (),
         before_record: BeforeRecord | None = None,
     ) -> None:
@@ -49,13 +50,16 @@ class ActiveCassette:
         self.test = test
         self.events = EventLog()
         self.misses: list[str] = []
-        self._run_started = run_started
+        self._run = run
         self._lock = threading.Lock()
         self.before_record = before_record
         # (path, how many interactions) of each loaded file, in `interactions` order.
         self.sources: list[tuple[Path, int]] = []
 
         self.existed = self.path.exists()
+        # Written earlier in this run, by another test or xdist worker: in `once` mode it
+        # is still being recorded, so it replays what it has and records the rest.
+        recording_in_this_run = self.existed and run.wrote(self.path)
         loaded: list[Interaction] = []
         if self.mode is not RecordMode.ALL:
             for path in settings.paths:
@@ -68,17 +72,22 @@ class ActiveCassette:
             self.mode is RecordMode.ONCE and self.existed
         )
         self.records = self.mode in (RecordMode.NEW, RecordMode.ALL) or (
-            self.mode is RecordMode.ONCE and not self.existed
+            self.mode is RecordMode.ONCE and (not self.existed or recording_in_this_run)
         )
+        faults = settings.faults + extra_faults
+        # With faults, a stream being recorded is read whole, then played to the client
+        # faulted, exactly as a replay would play it (the cassette keeps the clean stream).
+        self._faulted = bool(faults)
         self.replay = ReplayTransport(
             Cassette(loaded, path=self.path),
             speed=settings.speed,
-            faults=settings.faults + extra_faults,
+            faults=faults,
             match_on=settings.match_on,
             ignore_json_paths=settings.ignore_json_paths,
             on_event=self._delivered,
         )
         self.new = Cassette(path=self.path)
+        self._saved = 0  # how many of self.new.interactions are on disk
         self._recorders: dict[tuple[str, bool], RecordingTransport] = {}
 
     def __repr__(self) -> str:
@@ -111,8 +120,22 @@ class ActiveCassette:
                 return self.replay.handle_request(request)
             except NoRecording as exc:
                 self._missed(exc)
-        with recording():  # the one way to the network in replay (see _network)
-            return self._recorder(face, network, is_async=False).handle_request(request)
+        recorder = self._recorder(face, network, is_async=False)
+        if not self._faulted:
+            with recording():  # the one way to the network in replay (see _network)
+                return recorder.handle_request(request)
+        with recording():
+            response, interaction = recorder.exchange(request)
+        if not interaction.response.is_event_stream:
+            return response
+        try:
+            for _ in response.stream:
+                pass
+        except face.module.HTTPError:
+            pass  # the recording ends with it, and the plan raises it again
+        finally:
+            response.stream.close()
+        return self.replay.play_recorded(request, interaction)
 
     async def ahandle(self, face: Face, request: Any, network: Any) -> Any:
         if self.replays:
@@ -120,8 +143,22 @@ class ActiveCassette:
                 return await self.replay.handle_async_request(request)
             except NoRecording as exc:
                 self._missed(exc)
+        recorder = self._recorder(face, network, is_async=True)
+        if not self._faulted:
+            with recording():
+                return await recorder.handle_async_request(request)
         with recording():
-            return await self._recorder(face, network, is_async=True).handle_async_request(request)
+            response, interaction = await recorder.aexchange(request)
+        if not interaction.response.is_event_stream:
+            return response
+        try:
+            async for _ in response.stream:
+                pass
+        except face.module.HTTPError:
+            pass  # the recording ends with it, and the plan raises it again
+        finally:
+            await response.stream.aclose()
+        return await self.replay.aplay_recorded(request, interaction)
 
     def _missed(self, exc: NoRecording) -> None:
         if self.records:
@@ -141,54 +178,77 @@ class ActiveCassette:
         return f"{head}: {detail}\n{hint}"
 
     def _recorder(self, face: Face, network: Any, *, is_async: bool) -> RecordingTransport:
+        # Under faults the client's events come from the faulted playback, not the wire.
+        on_event = None if self._faulted else self._delivered
         if network is not None:
             # The client's own transport (httpx2): its settings (proxies, TLS) apply.
-            return RecordingTransport(self.new, network, on_event=self._delivered)
+            return RecordingTransport(self.new, network, on_event=on_event)
         key = (face.name, is_async)
         with self._lock:
             recorder = self._recorders.get(key)
             if recorder is None:  # one per library and face, so connections are pooled
-                recorder = RecordingTransport(
-                    self.new, on_event=self._delivered, keepalive=not is_async
-                )
+                recorder = RecordingTransport(self.new, on_event=on_event, keepalive=not is_async)
                 self._recorders[key] = recorder
             return recorder
 
     # -- the end of the test -----------------------------------------------------------------
 
     def close(self) -> None:
-        for (_, is_async), recorder in self._recorders.items():
+        with self._lock:
+            recorders, self._recorders = self._recorders, {}
+        for (_, is_async), recorder in recorders.items():
             if not is_async:
                 recorder.close()
 
     def save(self) -> Path | None:
-        """Write what was recorded, redacted, atomically and under a lock (pytest-xdist).
+        """Write what was recorded and is not yet on disk, redacted, atomically and under a
+        lock (pytest-xdist). Raises NotSaved, one line naming the cassette, on failure.
 
         The `sse_before_record` hook sees each interaction first; redaction runs after it, so
         whatever the hook copies or adds is scrubbed like the rest."""
-        if self.before_record is not None:
-            self.new.interactions[:] = apply_before_record(
-                self.before_record, self.new.interactions
-            )
-        if not self.new.interactions:
+        with self._lock:
+            if self.before_record is not None and len(self.new.interactions) > self._saved:
+                try:
+                    self.new.interactions[self._saved :] = apply_before_record(
+                        self.before_record, self.new.interactions[self._saved :]
+                    )
+                except BaseException:
+                    self._saved = len(self.new.interactions)  # tried once, as below
+                    raise
+            recorded = list(self.new.interactions)
+        if len(recorded) <= self._saved:
             return None
-        with _lock_for(self.path):
-            # Afresh ("all", or "once" on a missing file) means: replace what an earlier run
-            # left. What another test or xdist worker wrote during this run is kept.
-            if self.path.exists() and (
-                self.mode is RecordMode.NEW or self.path.stat().st_mtime >= self._run_started
-            ):
-                cassette = Cassette.load(self.path)
-                cassette.interactions.extend(self.new.interactions)
-            else:
-                cassette = Cassette(list(self.new.interactions), path=self.path)
-            self.settings.redaction.apply(cassette)
-            return cassette.save(self.path)
+        try:
+            with self._run.lock_for(self.path):
+                path = self._save_locked(recorded)
+                self._run.mark_written(self.path)
+        except OSError as exc:
+            # The file system's reason, not its traceback through a temporary file's name.
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise NotSaved(
+                f"cassette {self.path}: the recording was not saved ({reason})"
+            ) from None
+        finally:
+            # Tried once: a later save (at teardown) writes only what came after.
+            self._saved = len(recorded)
+        return path
 
-
-def _lock_for(path: Path) -> filelock.FileLock:
-    # Lock files live in the temp dir, not beside the cassettes where they would get committed.
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
-    directory = Path(tempfile.gettempdir()) / "pytest-sse-replay-locks"
-    directory.mkdir(exist_ok=True)
-    return filelock.FileLock(directory / f"{digest}.lock", timeout=120)
+    def _save_locked(self, recorded: list[Interaction]) -> Path:
+        # Afresh ("all", or "once" on a missing file) means: replace what an earlier run
+        # left. What another test or xdist worker wrote during this run is kept.
+        if self.path.exists() and (self.mode is RecordMode.NEW or self._run.wrote(self.path)):
+            cassette = Cassette.load(self.path)
+        else:
+            cassette = Cassette(path=self.path)
+        on_disk = Matcher(list(cassette.interactions), self.settings.match_on)
+        ours = Matcher(recorded, self.settings.match_on)
+        for index in range(self._saved, len(recorded)):
+            request = recorded[index].request
+            # The k-th recording of a request in this test is kept unless the file already
+            # has k of them: two tests (or workers) that record the same request at once
+            # store it once, and a test that sends a request twice keeps both answers.
+            occurrence = ours.matching(request).index(index) + 1
+            if len(on_disk.matching(request)) < occurrence:
+                cassette.interactions.append(recorded[index])
+        self.settings.redaction.apply(cassette)
+        return cassette.save(self.path)

@@ -7,8 +7,8 @@ tests use no cassette pays nothing for this plugin being installed.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -30,11 +30,14 @@ from ._options import (
 )
 
 if TYPE_CHECKING:
+    from ._run import Run  # noqa: F401  (named in the StashKey below)
     from ._session import ActiveCassette
     from ._summary import RunSummary
 
 _ACTIVE = pytest.StashKey["ActiveCassette"]()
-_RUN_STARTED = pytest.StashKey[float]()
+_RUN = pytest.StashKey["Run"]()
+# The key under which pytest-xdist workers get the run's shared folder from the controller.
+_WORKER_RUN = "sse_replay_run"
 _SUMMARY: pytest.StashKey[RunSummary] = pytest.StashKey()
 _WORKER_KEY = "sse_replay_summary"
 
@@ -111,7 +114,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "test from the SSE cassette `name` (default: derived from the test), or record it "
         f"with --sse-record. See {DOCS}.",
     )
-    config.stash[_RUN_STARTED] = time.time()
+    from ._run import Run
+
+    workerinput = getattr(config, "workerinput", None) or {}
+    shared = workerinput.get(_WORKER_RUN)
+    config.stash[_RUN] = Run(Path(shared)) if shared else Run()
     # Bad settings are a usage error at start-up, not a failure in every test.
     from ._config import RecordMode, parse_speed
 
@@ -128,6 +135,18 @@ def pytest_configure(config: pytest.Config) -> None:
     unused_policy(config)
     allow_hosts(config)
     config.stash[_SUMMARY] = RunSummary()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    # pytest-xdist, in the controller: every worker shares the run's folder of markers.
+    node.workerinput[_WORKER_RUN] = str(node.config.stash[_RUN].folder)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(_RUN, None)
+    if run is not None:
+        run.end()
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k / -m deselect: who shares a cassette is run-wide
@@ -203,7 +222,7 @@ def sse_cassette(
     active = ActiveCassette(
         settings,
         test=item.nodeid,
-        run_started=request.config.stash[_RUN_STARTED],
+        run=request.config.stash[_RUN],
         extra_faults=tuple(sse_faults or ()),
         before_record=check_before_record(sse_before_record),
     )
@@ -215,10 +234,25 @@ def sse_cassette(
         active.close()
         from ._hygiene import tally
 
-        summary = request.config.stash[_SUMMARY]
-        tally(active, summary)
-        if active.save() is not None:
-            summary.recorded.add(str(active.path))
+        tally(active, request.config.stash[_SUMMARY])
+        # Saved when the test body ended (pytest_runtest_call); this writes what other
+        # fixtures' teardowns recorded after it.
+        problem = _save(active, request.config)
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+
+
+def _save(active: ActiveCassette, config: pytest.Config) -> str | None:
+    """Save; a failure is one line naming the cassette (no traceback through temp files)."""
+    from ._session import NotSaved
+
+    try:
+        path = active.save()
+    except NotSaved as exc:
+        return str(exc)
+    if path is not None:
+        config.stash[_SUMMARY].recorded.add(str(active.path))
+    return None
 
 
 @pytest.fixture
@@ -239,26 +273,38 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     guard = _network_guard(item, active)
     if active is None and guard is None:
         return (yield)
+    failure: BaseException | None = None
+    result = None
     with guard.active() if guard is not None else contextlib.nullcontext():
         try:
             result = yield
-        except Exception as exc:
-            # A missing recording or an escape: the message says all there is to say; a
-            # traceback through httpx, respx or socket internals would only bury it. An
-            # escape also explains whatever a client made of it (its own wrapped error).
-            if not (
-                (active is not None and active.misses and type(exc).__name__ == "NoRecording")
-                or (guard is not None and guard.escapes)
-            ):
-                raise
-            result = None
-    # Also when the test passed: code under test may have swallowed a missing recording or
-    # a refused connection, and that is still a failure, with the message it would have seen.
-    failures = list(active.misses) if active is not None else []
+        except (Exception, pytest.fail.Exception) as exc:
+            failure = exc
+    problems: list[str] = []
+    if active is not None:
+        # What was recorded is written now, so that a cassette that cannot be saved fails
+        # this test (at teardown it would only be an error beside it).
+        active.close()
+        problems.extend(active.misses)
+        problem = _save(active, item.config)
+        if problem is not None:
+            problems.append(problem)
     if guard is not None:
-        failures.extend(dict.fromkeys(str(escape) for escape in guard.escapes))
-    if failures:
-        pytest.fail("\n\n".join(failures), pytrace=False)
+        problems.extend(dict.fromkeys(str(escape) for escape in guard.escapes))
+    if problems:
+        # A missing recording or a refused connection fails the test even when the code
+        # under test swallowed it. Its explanation comes first: the test's own failure is
+        # most likely a consequence. The NoRecording the code let through says nothing
+        # more, an escape explains whatever a client made of it (its own wrapped error),
+        # and a traceback through httpx, respx or socket internals would only bury them.
+        explained = (
+            active is not None and active.misses and type(failure).__name__ == "NoRecording"
+        ) or (guard is not None and guard.escapes)
+        if failure is not None and not explained:
+            problems.append(f"then the test failed:\n{_short_traceback(item, failure)}")
+        pytest.fail("\n\n".join(problems), pytrace=False)
+    if failure is not None:
+        raise failure
     if active is not None:
         from ._config import unused_policy
         from ._hygiene import test_ended
@@ -270,6 +316,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         if unused is not None:
             item.config.stash[_SUMMARY].unused_lines.append(unused)
     return result
+
+
+def _short_traceback(item: pytest.Item, failure: BaseException) -> str:
+    """The test's own failure as pytest shows it, from the test's file on (not the hooks)."""
+    info = pytest.ExceptionInfo.from_exception(failure)
+    path = getattr(item, "path", None)
+    if path is not None:
+        info.traceback = info.traceback.cut(path=path).filter(info)
+    return str(info.getrepr(style="short", chain=False))
 
 
 def _network_guard(item: pytest.Item, active: ActiveCassette | None) -> Any:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import importlib
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +13,13 @@ import pytest_sse_replay._routing  # noqa: F401
 from pytest_sse_replay._server import run_server
 
 from .clients import DRIVERS, Driver
+
+# httpx and httpx2 import their httpcore on first use. Imported first inside an in-process
+# pytester run, it is dropped from sys.modules when that run ends and imported again later:
+# the client would then map the first copy's exception classes and let the second's through.
+for _httpcore in ("httpcore", "httpcore2"):
+    with contextlib.suppress(ImportError):  # httpcore2 only comes with httpx2
+        importlib.import_module(_httpcore)
 
 # The suite runs on two shared cores beside other work: a slow example is not a bug, so no
 # property test has a deadline; a failure prints the blob that reproduces it.

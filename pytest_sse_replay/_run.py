@@ -1,0 +1,99 @@
+"""One pytest run as all its xdist workers see it: which cassettes it wrote, and save locks.
+
+"Recorded in this run" decides what a save keeps (`once`: a cassette written earlier in
+the run takes the other tests' recordings instead of being skipped or replaced), and the
+run spans processes. The controller makes a private folder when the run starts and hands
+its path to every worker (pytest-xdist's `workerinput`); a save leaves a marker file there
+naming the cassette. A marker, unlike a file's modification time, cannot be confused by a
+coarse file-system clock or by an earlier run a second before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import filelock
+
+__all__ = ["Run", "lock_directory"]
+
+# How long a save waits for another process's save of the same cassette.
+LOCK_TIMEOUT = 120.0
+
+
+def _key(path: Path) -> str:
+    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+
+
+def _user() -> str:
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None:
+        return str(getuid())
+    import getpass  # pragma: no cover - Windows
+
+    return getpass.getuser()  # pragma: no cover - Windows
+
+
+def lock_directory() -> Path | None:
+    """This user's folder of save locks in the temp dir, or None when it cannot be used.
+
+    One per user (a folder shared by all users would belong to whoever made it first, with
+    their umask), private (0o700), and not trusted when someone else owns it.
+    """
+    directory = Path(tempfile.gettempdir()) / f"pytest-sse-replay-locks-{_user()}"
+    try:
+        directory.mkdir(mode=0o700, exist_ok=True)
+        info = directory.lstat()
+    except OSError:
+        return None
+    getuid = getattr(os, "getuid", None)
+    if not directory.is_dir() or directory.is_symlink():
+        return None
+    if getuid is not None and info.st_uid != getuid():
+        return None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return None
+    return directory
+
+
+class Run:
+    """The run's shared folder: markers of the cassettes written, and the fallback locks.
+
+    Made on first use, so a run that records nothing creates nothing.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self._folder = folder
+        # The process that made the folder removes it when the run ends; a worker is
+        # handed the controller's.
+        self._made = False
+
+    @property
+    def folder(self) -> Path:
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="pytest-sse-replay-run-"))
+            self._made = True
+        return self._folder
+
+    def end(self) -> None:
+        if self._made and self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    def wrote(self, cassette: Path) -> bool:
+        """Whether some test of this run (in any worker) has saved `cassette`."""
+        if self._folder is None:
+            return False  # nothing saved yet: a run that only replays makes no folder
+        return (self._folder / f"{_key(cassette)}.written").exists()
+
+    def mark_written(self, cassette: Path) -> None:
+        (self.folder / f"{_key(cassette)}.written").touch()
+
+    def lock_for(self, cassette: Path) -> filelock.FileLock:
+        """The lock every process saving `cassette` takes: kept in the temp dir, not beside
+        the cassettes where it would get committed. When this user's lock folder cannot be
+        used (another user made it), the run's own folder serves: every worker sees it."""
+        directory = lock_directory() or self.folder
+        return filelock.FileLock(directory / f"{_key(cassette)}.lock", timeout=LOCK_TIMEOUT)
