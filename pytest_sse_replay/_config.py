@@ -30,6 +30,7 @@ __all__ = [
 from ._options import (
     INI_DIR,
     INI_MODE,
+    INI_REDACT_BODY_KEYS,
     INI_REDACT_HEADERS,
     INI_REDACT_QUERY,
     INI_SPEED,
@@ -81,6 +82,7 @@ class MarkerOptions:
         match_on: Sequence[str] | None = None,
         redact_headers: Sequence[str] = (),
         redact_query: Sequence[str] = (),
+        redact_body_keys: Sequence[str] = (),
     ) -> None:
         if name is not None and not isinstance(name, str | Path):
             raise TypeError(f"sse_cassette: name must be a string, got {name!r}")
@@ -101,6 +103,7 @@ class MarkerOptions:
             raise TypeError(f"sse_cassette: {exc}") from None
         self.redact_headers = _names(redact_headers, "redact_headers")
         self.redact_query = _names(redact_query, "redact_query")
+        self.redact_body_keys = _names(redact_body_keys, "redact_body_keys")
 
     @classmethod
     def from_marker(cls, marker: pytest.Mark) -> MarkerOptions:
@@ -182,10 +185,12 @@ def resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSettin
         speed = parse_speed(config.getini(INI_SPEED) or "0", f"ini {INI_SPEED}")
 
     redaction = Redaction().extend(
-        headers=_ini_list(config, INI_REDACT_HEADERS), query=_ini_list(config, INI_REDACT_QUERY)
+        headers=_ini_list(config, INI_REDACT_HEADERS),
+        query=_ini_list(config, INI_REDACT_QUERY),
+        body_keys=_ini_list(config, INI_REDACT_BODY_KEYS),
     )
     for opt in options:
-        redaction = redaction.extend(opt.redact_headers, opt.redact_query)
+        redaction = redaction.extend(opt.redact_headers, opt.redact_query, opt.redact_body_keys)
 
     return CassetteSettings(
         paths=paths,

@@ -11,8 +11,9 @@ import threading
 from collections.abc import Sequence
 
 from ._cassette import Cassette, Interaction, RecordedRequest, is_event_stream
-from ._matching import Matcher
+from ._matching import Matcher, NoRecording
 from ._plan import Fault, Plan, PlayContext, Script, plan
+from ._redact import Redaction
 from ._resume import resume
 
 __all__ = ["Played", "Player"]
@@ -46,12 +47,14 @@ class Player:
         speed: float = 0.0,
         faults: Sequence[Fault] = (),
         match_on: Sequence[str] | None = None,
+        redaction: Redaction | None = None,
     ) -> None:
         plan(Script(200, (), ()), speed)  # validates speed now, not at the first request
         self.cassette = cassette
         self.speed = speed
         self.faults = tuple(faults)
         self.matcher = Matcher(cassette.interactions, match_on)
+        self.redaction = redaction or Redaction()
         self.played: list[Played] = []
         self._lock = threading.Lock()
         self._attempts = [0] * len(self.faults)
@@ -69,10 +72,15 @@ class Player:
         """Which recording answers `live`, the plan to play it by, and whether it holds a
         stream slot to `release`.
 
-        Raises NoRecording when nothing answers it.
+        Raises NoRecording when nothing answers it; its message shows the live request as
+        a cassette would (secrets redacted), since it ends up in terminals and CI logs.
         """
         with self._lock:
-            index = self.matcher.find(live)
+            try:
+                index = self.matcher.find(live)
+            except NoRecording as exc:
+                secrets = self.redaction.request_secrets(live)
+                raise NoRecording(self.redaction.scrub(str(exc), secrets)) from None
             interaction = self.cassette.interactions[index]
             answer = Played(index, interaction, live)
             self.played.append(answer)

@@ -16,6 +16,7 @@ from ._faces import HTTPX2, Face, face_for
 from ._parser import SSEParser
 from ._plan import Fault, Plan
 from ._player import Played, Player
+from ._redact import Redaction
 
 if TYPE_CHECKING:
     import httpx2
@@ -43,7 +44,8 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
     chunk is delivered exactly as recorded (its bytes and boundaries), and a recorded
     error ending is raised again at the same point as the client library's exception.
     `faults` apply to event-stream responses. A request with no recording raises
-    `NoRecording` naming the closest recorded request and how it differs.
+    `NoRecording` naming the closest recorded request and how it differs, with the secrets
+    `redaction` (by default the default lists) knows of redacted.
     """
 
     def __init__(
@@ -55,9 +57,12 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         match_on: Sequence[str] | None = None,
         on_event: Callable[[Event], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        redaction: Redaction | None = None,
     ) -> None:
         self.cassette = cassette if isinstance(cassette, Cassette) else Cassette.load(cassette)
-        self.player = Player(self.cassette, speed=speed, faults=faults, match_on=match_on)
+        self.player = Player(
+            self.cassette, speed=speed, faults=faults, match_on=match_on, redaction=redaction
+        )
         self.on_event = on_event
         self.clock = clock
 

@@ -68,6 +68,7 @@ class ActiveCassette:
             faults=settings.faults + extra_faults,
             match_on=settings.match_on,
             on_event=self._delivered,
+            redaction=settings.redaction,
         )
         self.new = Cassette(path=self.path)
         self._recorders: dict[tuple[str, bool], RecordingTransport] = {}
@@ -132,13 +133,18 @@ class ActiveCassette:
     def _recorder(self, face: Face, network: Any, *, is_async: bool) -> RecordingTransport:
         if network is not None:
             # The client's own transport (httpx2): its settings (proxies, TLS) apply.
-            return RecordingTransport(self.new, network, on_event=self._delivered)
+            return RecordingTransport(
+                self.new, network, on_event=self._delivered, redaction=self.settings.redaction
+            )
         key = (face.name, is_async)
         with self._lock:
             recorder = self._recorders.get(key)
             if recorder is None:  # one per library and face, so connections are pooled
                 recorder = RecordingTransport(
-                    self.new, on_event=self._delivered, keepalive=not is_async
+                    self.new,
+                    on_event=self._delivered,
+                    keepalive=not is_async,
+                    redaction=self.settings.redaction,
                 )
                 self._recorders[key] = recorder
             return recorder

@@ -15,6 +15,7 @@ import pytest
 from ._options import (
     INI_DIR,
     INI_MODE,
+    INI_REDACT_BODY_KEYS,
     INI_REDACT_HEADERS,
     INI_REDACT_QUERY,
     INI_SPEED,
@@ -66,14 +67,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         INI_REDACT_QUERY, "more query parameters whose values never reach a cassette", type="args"
     )
+    parser.addini(
+        INI_REDACT_BODY_KEYS,
+        "more JSON/form request-body field names whose values never reach a cassette",
+        type="args",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(name=None, *, speed=None, faults=(), match_on=None, redact_headers=(), "
-        "redact_query=()): answer every httpx/httpx2 request in this test from the SSE "
-        "cassette `name` (default: derived from the test), or record it with --sse-record. "
+        "redact_query=(), redact_body_keys=()): answer every httpx/httpx2 request in this "
+        "test from the SSE cassette `name` (default: derived from the test), or record it "
+        "with --sse-record. "
         f"See {DOCS}.",
     )
     config.stash[_RUN_STARTED] = time.time()
