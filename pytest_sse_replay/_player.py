@@ -78,9 +78,12 @@ class Player:
         with self._lock:
             try:
                 index = self.matcher.find(live)
-            except NoRecording as exc:
-                secrets = self.redaction.request_secrets(live)
-                raise NoRecording(self.redaction.scrub(str(exc), secrets)) from None
+            except NoRecording:
+                # Explained again from the request as a cassette would hold it, so that no
+                # live secret is shown, even cut short in a preview.
+                shown, secrets = self.redaction.request(live)
+                explained = self.matcher.explain(shown)
+                raise NoRecording(self.redaction.scrub(explained, secrets)) from None
             interaction = self.cassette.interactions[index]
             answer = Played(index, interaction, live)
             self.played.append(answer)

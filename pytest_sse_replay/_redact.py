@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
 from ._cassette import Cassette, Chunk, Interaction, RecordedRequest
 from ._event import Event
@@ -96,15 +96,24 @@ class Redaction:
 
     # -- for the outputs that are not a cassette -----------------------------------------------
 
+    def request(self, request: RecordedRequest) -> tuple[RecordedRequest, frozenset[str]]:
+        """A copy of `request` as a cassette would hold it, and the secrets worth hunting
+        that it carries (`request` itself is left alone)."""
+        secrets: set[str] = set()
+        copy = RecordedRequest(request.method, request.url, list(request.headers), request.body)
+        self._redact_request(copy, secrets)
+        hunted = frozenset(_hunted(secrets))
+        if hunted:
+            _scrubber(hunted).request(copy)
+        return copy, hunted
+
     def request_secrets(
         self, request: RecordedRequest, response_headers: Sequence[tuple[str, str]] = ()
     ) -> frozenset[str]:
         """The values worth hunting that `request` (and its response's headers) carry."""
         secrets: set[str] = set()
-        probe = RecordedRequest(request.method, request.url, list(request.headers), request.body)
-        self._redact_request(probe, secrets)
         self._redact_headers(list(response_headers), secrets)
-        return frozenset(_hunted(secrets))
+        return self.request(request)[1] | _hunted(secrets)
 
     def url(self, url: str, secrets: Iterable[str] = ()) -> str:
         """`url` as a cassette would show it: user-info and listed query values redacted,
@@ -317,7 +326,9 @@ def _char_pattern(char: str) -> bytes:
         )
     else:
         forms.append(rb"\\u" + _hex(code, 4))
-    return b"(?:" + b"|".join(forms) + b")"
+    # The raw character last: the first alternative that fits is taken, and a raw "\\"
+    # would stop a match at the start of the "\\u005c" that writes it.
+    return b"(?:" + b"|".join([*forms[1:][::-1], forms[0]]) + b")"
 
 
 def _escaped_pattern(secret: str) -> bytes:
@@ -369,6 +380,21 @@ def _base64_patterns(secret: str) -> list[bytes]:
     return patterns
 
 
+def _variants(secret: str) -> set[str]:
+    """The secret, and the encodings of it that a server may encode once more: a URL holds
+    it percent-encoded, a JSON body JSON-escaped, and the echo of that URL or body may be
+    percent-encoded again or base64-encoded."""
+    escaped = json.dumps(secret)[1:-1]
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        escaped,
+        escaped.replace("/", "\\/"),
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+
+
 @functools.lru_cache(maxsize=64)
 def _scrubber(secrets: frozenset[str]) -> _Scrubber:
     # The same few secrets are scrubbed from every event of a stream: compiled once.
@@ -380,7 +406,7 @@ class _Scrubber:
 
     def __init__(self, secrets: Iterable[str]) -> None:
         # Longest first, so a secret that contains another is replaced whole.
-        ordered = sorted(secrets, key=len, reverse=True)
+        ordered = sorted({v for s in secrets for v in _variants(s)}, key=len, reverse=True)
         patterns = [_escaped_pattern(secret) for secret in ordered]
         patterns += [pattern for secret in ordered for pattern in _base64_patterns(secret)]
         self._bytes = re.compile(b"|".join(dict.fromkeys(patterns)))
@@ -390,11 +416,13 @@ class _Scrubber:
         scrubbed = self._bytes.sub(REDACTED.encode(), data)
         return value if scrubbed == data else scrubbed.decode("utf-8", "surrogateescape")
 
-    def interaction(self, interaction: Interaction) -> None:
-        request = interaction.request
+    def request(self, request: RecordedRequest) -> None:
         request.url = self.text(request.url)
         request.headers = [(k, self.text(v)) for k, v in request.headers]
         request.body = self._bytes.sub(REDACTED.encode(), request.body)
+
+    def interaction(self, interaction: Interaction) -> None:
+        self.request(interaction.request)
         response = interaction.response
         response.headers = [(k, self.text(v)) for k, v in response.headers]
         response.chunks = self.chunks(response.chunks)
