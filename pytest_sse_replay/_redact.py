@@ -306,52 +306,56 @@ def _hex(value: int, width: int) -> bytes:
     return out
 
 
-def _char_pattern(char: str) -> bytes:
-    """Every way one character of a secret may be written: raw, percent-encoded (either
-    hex case, `+` for space), JSON-escaped (`\\/`, `\\"`, `\\\\`, `\\uXXXX` in either case)."""
+def _char_forms(char: str) -> list[bytes]:
+    """Every way one character of a secret may be written, as regexes: JSON-escaped
+    (`\\uXXXX` in either case, `\\/`, `\\"`, `\\\\`, `\\n`...), percent-encoded (either hex
+    case, `+` for space) and raw. The raw character comes last: the first alternative that
+    fits is taken, and a raw "\\" would stop a match at the start of the "\\u005c" after it."""
     raw = char.encode("utf-8", "surrogatepass")
-    forms = [re.escape(raw)]
-    forms.append(b"".join(b"%" + _hex(byte, 2) for byte in raw))
-    if char == " ":
-        forms.append(rb"\+")
+    forms = []
+    code = ord(char)
+    if code > 0xFFFF:  # JSON writes it as a surrogate pair
+        code -= 0x10000
+        high, low = 0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)
+        forms.append(rb"\\u" + _hex(high, 4) + rb"\\u" + _hex(low, 4))
+    else:
+        forms.append(rb"\\u" + _hex(code, 4))
     if char in '/"\\':
         forms.append(re.escape(b"\\" + raw))
     elif char in _JSON_SHORT:
         forms.append(re.escape(b"\\" + _JSON_SHORT[char]))
-    code = ord(char)
-    if code > 0xFFFF:  # JSON writes it as a surrogate pair
-        code -= 0x10000
-        forms.append(
-            rb"\\u" + _hex(0xD800 + (code >> 10), 4) + rb"\\u" + _hex(0xDC00 + (code & 0x3FF), 4)
-        )
-    else:
-        forms.append(rb"\\u" + _hex(code, 4))
-    # The raw character last: the first alternative that fits is taken, and a raw "\\"
-    # would stop a match at the start of the "\\u005c" that writes it.
-    return b"(?:" + b"|".join([*forms[1:][::-1], forms[0]]) + b")"
+    if char == " ":
+        forms.append(rb"\+")
+    forms.append(b"".join(b"%" + _hex(byte, 2) for byte in raw))
+    forms.append(re.escape(raw))
+    return forms
 
 
-def _escaped_pattern(secret: str) -> bytes:
-    return b"".join(_char_pattern(char) for char in secret)
+def _escaped_branches(secret: str) -> list[bytes]:
+    """The secret with each character in any of its forms, as one branch per form of the
+    first character: every branch then starts with a literal byte, which lets the regex
+    engine skip, in C, the positions where no form of a secret can start."""
+    rest = b"".join(b"(?:" + b"|".join(_char_forms(char)) + b")" for char in secret[1:])
+    return [first + rest for first in _char_forms(secret[0])]
 
 
-def _bits_class(alphabet: bytes, known: dict[int, int]) -> bytes:
-    """A character class of the base64 digits whose bits agree with `known` (bit -> value)."""
-    chars = bytes(
+def _bits_set(alphabet: bytes, known: dict[int, int]) -> bytes:
+    """The base64 digits whose bits agree with `known` (bit index -> value)."""
+    return bytes(
         alphabet[v]
         for v in range(64)
         if all((v >> (5 - bit)) & 1 == value for bit, value in known.items())
     )
-    return b"[" + re.escape(chars) + b"]"
 
 
-def _base64_patterns(secret: str) -> list[bytes]:
-    """The secret's bytes base64-encoded at each of the three alignments, in both alphabets.
+def _base64_patterns(secret: str) -> list[tuple[bytes, bytes]]:
+    """The secret's bytes base64-encoded at each of the three alignments, in both alphabets:
+    (the digits fully determined by the secret, the digits the one before them may be).
 
     At alignment k the secret starts k bytes into a 3-byte group, so the digits that encode
     only its bits are fully determined; the digit at each end may share bits with the
-    neighbouring bytes: it is matched (by the bits it must have) when present, and
-    replaced with the rest.
+    neighbouring bytes: it is replaced too when it has the bits it must have (the leading
+    one is checked by `_Scrubber`, the trailing one and any `=` padding by the regex).
     """
     data = secret.encode("utf-8", "surrogatepass")
     bits = "".join(f"{byte:08b}" for byte in data)
@@ -360,7 +364,7 @@ def _base64_patterns(secret: str) -> list[bytes]:
         first, last = 8 * k, 8 * (k + len(data))  # the secret's bits in the encoded stream
         head_digit, tail_digit = first // 6, -(-last // 6)  # the digits that touch them
         for alphabet in (_B64_STD, _B64_URL):
-            body, head, tail, determined = b"", b"", b"", 0
+            core, head, tail = b"", b"", b""
             for digit in range(head_digit, tail_digit):
                 known = {
                     bit: int(bits[6 * digit + bit - first])
@@ -369,14 +373,13 @@ def _base64_patterns(secret: str) -> list[bytes]:
                 }
                 if len(known) == 6:
                     value = int("".join(str(known[b]) for b in range(6)), 2)
-                    body += re.escape(alphabet[value : value + 1])
-                    determined += 1
+                    core += alphabet[value : value + 1]
                 elif digit == head_digit:
-                    head = _bits_class(alphabet, known) + b"?"
+                    head = _bits_set(alphabet, known)
                 else:
-                    tail = _bits_class(alphabet, known) + b"?"
-            if determined >= MIN_SECRET_LENGTH:
-                patterns.append(head + body + tail + (b"={0,2}" if tail else b""))
+                    tail = b"[" + re.escape(_bits_set(alphabet, known)) + b"]?={0,2}"
+            if len(core) >= MIN_SECRET_LENGTH:
+                patterns.append((re.escape(core) + tail, head))
     return patterns
 
 
@@ -407,19 +410,41 @@ class _Scrubber:
     def __init__(self, secrets: Iterable[str]) -> None:
         # Longest first, so a secret that contains another is replaced whole.
         ordered = sorted({v for s in secrets for v in _variants(s)}, key=len, reverse=True)
-        patterns = [_escaped_pattern(secret) for secret in ordered]
-        patterns += [pattern for secret in ordered for pattern in _base64_patterns(secret)]
-        self._bytes = re.compile(b"|".join(dict.fromkeys(patterns)))
+        branches = [branch for secret in ordered for branch in _escaped_branches(secret)]
+        base64_patterns = [p for secret in ordered for p in _base64_patterns(secret)]
+        branches += [pattern for pattern, _ in base64_patterns]
+        self._bytes = re.compile(b"|".join(dict.fromkeys(branches)))
+        # A base64 match's leading digit, shared with the byte before the secret, is found
+        # here rather than by the regex, whose every branch must start with a literal byte.
+        self._heads = [(re.compile(p), head) for p, head in base64_patterns if head]
+
+    def spans(self, data: bytes) -> list[tuple[int, int]]:
+        """Where secrets are in `data`, in order, not overlapping."""
+        spans: list[tuple[int, int]] = []
+        for match in self._bytes.finditer(data):
+            start, end = match.span()
+            if start and data[start - 1] != 61 and (not spans or spans[-1][1] < start):
+                before = data[start - 1]  # 61: "=" is never a base64 digit
+                if any(before in head and p.match(data, start) for p, head in self._heads):
+                    start -= 1
+            spans.append((start, end))
+        return spans
+
+    def sub(self, data: bytes) -> bytes:
+        spans = self.spans(data)
+        if not spans:
+            return data
+        return _replaced(data, spans)
 
     def text(self, value: str) -> str:
         data = value.encode("utf-8", "surrogateescape")
-        scrubbed = self._bytes.sub(REDACTED.encode(), data)
-        return value if scrubbed == data else scrubbed.decode("utf-8", "surrogateescape")
+        scrubbed = self.sub(data)
+        return value if scrubbed is data else scrubbed.decode("utf-8", "surrogateescape")
 
     def request(self, request: RecordedRequest) -> None:
         request.url = self.text(request.url)
         request.headers = [(k, self.text(v)) for k, v in request.headers]
-        request.body = self._bytes.sub(REDACTED.encode(), request.body)
+        request.body = self.sub(request.body)
 
     def interaction(self, interaction: Interaction) -> None:
         self.request(interaction.request)
@@ -432,10 +457,10 @@ class _Scrubber:
     def chunks(self, chunks: list[Chunk]) -> list[Chunk]:
         """The body with secrets replaced, cut at the same places (moved past a secret)."""
         body = b"".join(chunk.data for chunk in chunks)
-        matches = [m.span() for m in self._bytes.finditer(body)]
+        matches = self.spans(body)
         if not matches:
             return chunks
-        new_body = self._bytes.sub(REDACTED.encode(), body)
+        new_body = _replaced(body, matches)
         out: list[Chunk] = []
         old_end = new_start = 0
         cursor = _Cursor(matches, len(REDACTED))
@@ -446,6 +471,18 @@ class _Scrubber:
                 out.append(Chunk(chunk.t, new_body[new_start:new_end]))
                 new_start = new_end
         return out
+
+
+def _replaced(data: bytes, spans: list[tuple[int, int]]) -> bytes:
+    out, at = [], 0
+    for start, end in spans:
+        out += [data[at:start], _REDACTED]
+        at = end
+    out.append(data[at:])
+    return b"".join(out)
+
+
+_REDACTED = REDACTED.encode()
 
 
 class _Cursor:
