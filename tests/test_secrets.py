@@ -12,7 +12,7 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from pytest_sse_replay import Cassette, Redaction
@@ -70,6 +70,15 @@ def hits(texts: dict[str, str]) -> dict[tuple[str, str], list[str]]:
     return found
 
 
+def _table(table: dict[tuple[str, str], list[str]]) -> str:
+    forms = list(dict.fromkeys(form for _, form in table))
+    lines = ["| secret \\ form | " + " | ".join(forms) + " |"]
+    for name in SECRETS:
+        marks = ["leaked" if table[(name, form)] else "redacted" for form in forms]
+        lines.append(f"| {name} | " + " | ".join(marks) + " |")
+    return "\n".join(lines)
+
+
 @pytest.fixture(autouse=True)
 def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
     """Inner runs load our plugin alone (isolated and fast)."""
@@ -119,6 +128,7 @@ def test_no_secret_form_reaches_a_cassette_or_the_output_of_a_failing_recording(
     # The forms looked for are the forms the server echoes.
     assert {form for form, _ in echo_forms("x")} == set(traces("x"))
     table = hits({**files, "pytest output": output})
+    print(_table(table))  # the secret x form table (shown with -s)
     assert {pair: where for pair, where in table.items() if where} == {}
     assert len(table) == len(SECRETS) * 13
 
@@ -421,8 +431,8 @@ def test_scrubber_removes_every_text_form_keeping_bytes_and_times(
 
 
 @given(
-    secret=st.binary(min_size=MIN_SECRET_LENGTH, max_size=24).map(
-        lambda b: b.hex()[: len(b)] + "/+"
+    secret=st.text(
+        st.characters(blacklist_categories=("Cs",)), min_size=MIN_SECRET_LENGTH, max_size=24
     ),
     before=st.binary(max_size=7),
     after=st.binary(max_size=7),
@@ -435,6 +445,7 @@ def test_scrubber_removes_base64_at_any_alignment(
 ) -> None:
     """A secret base64-encoded inside a longer blob, at any offset, in either alphabet, padded
     or not, however cut: no digit determined by it survives; the text around stays."""
+    assume(secret not in 'data: {"blob": ""}\n\n')
     encode = base64.urlsafe_b64encode if urlsafe else base64.b64encode
     blob = encode(before + secret.encode() + after).decode()
     if not padded:
