@@ -226,9 +226,10 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
             self._secrets = secrets = self._secrets | found
         if not secrets:
             return on_event
+        scrub = redaction.event_scrubber(secrets)
 
         def scrubbed(event: Event) -> None:
-            on_event(redaction.event(event, secrets))
+            on_event(scrub(event))
 
         return scrubbed
 

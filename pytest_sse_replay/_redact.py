@@ -17,7 +17,7 @@ import base64
 import functools
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
@@ -129,15 +129,22 @@ class Redaction:
 
     def event(self, event: Event, secrets: Iterable[str]) -> Event:
         """`event` with its fields scrubbed of `secrets` (the same object if none is there)."""
+        return self.event_scrubber(secrets)(event)
+
+    def event_scrubber(self, secrets: Iterable[str]) -> Callable[[Event], Event]:
+        """`event()` for many events and the same secrets: the patterns are built once."""
         hunted = frozenset(_hunted(secrets))
         if not hunted:
-            return event
-        scrubber = _scrubber(hunted)
-        data, id_, type_ = scrubber.text(event.data), scrubber.text(event.id), event.type
-        type_ = scrubber.text(type_)
-        if (data, id_, type_) == (event.data, event.id, event.type):
-            return event
-        return Event(type_, data, id_, event.retry, event.t)
+            return _same
+        text = _scrubber(hunted).text
+
+        def scrub(event: Event) -> Event:
+            data, id_, type_ = text(event.data), text(event.id), text(event.type)
+            if data is event.data and id_ is event.id and type_ is event.type:
+                return event
+            return Event(type_, data, id_, event.retry, event.t)
+
+        return scrub
 
     # -- the listed fields ---------------------------------------------------------------------
 
@@ -226,6 +233,10 @@ class Redaction:
         spaced = b'": ' in body or b", " in body
         separators = (", ", ": ") if spaced else (",", ":")
         return json.dumps(redacted, ensure_ascii=False, separators=separators).encode()
+
+
+def _same(event: Event) -> Event:
+    return event
 
 
 def _lowered(names: Iterable[str]) -> frozenset[str]:
