@@ -457,3 +457,51 @@ def test_scrubber_removes_base64_at_any_alignment(
     for form, trace in traces(secret).items():
         if form.startswith("base64"):
             assert trace not in text
+
+
+def test_marker_redact_body_keys_extends_the_body_fields(
+    pytester: pytest.Pytester, live_server: str
+) -> None:
+    """The marker's redact_body_keys adds field names; their values and echoes are redacted."""
+    pytester.makepyfile(
+        test_user=textwrap.dedent(
+            f"""
+            import httpx, pytest
+
+            @pytest.mark.sse_cassette("c", redact_body_keys=["Pin_Code"])
+            def test_x():
+                r = httpx.post("{live_server}/echo", json={{"pin_code": "pin-8812-secret"}},
+                               timeout=10)
+                assert b"event: done" in r.content
+            """
+        )
+    )
+    pytester.runpytest("--sse-record").assert_outcomes(passed=1)
+    text = (pytester.path / "cassettes" / "c.yaml").read_text()
+    assert '{"pin_code":"REDACTED"}' in text
+    assert "pin-8812-secret" not in text
+    assert "cGluLTg4MTItc2VjcmV0" not in text  # its base64 echo, at alignment 0
+
+
+def test_record_command_redact_body_key(live_server: str, tmp_path: Path) -> None:
+    """`record --redact-body-key` adds a form field name to the redacted body fields."""
+    out = tmp_path / "form.yaml"
+    assert (
+        main(
+            [
+                "record",
+                f"{live_server}/echo",
+                "-o",
+                str(out),
+                "-q",
+                "-d",
+                "otp=otp-774411&n=1",
+                "--redact-body-key",
+                "otp",
+            ]
+        )
+        == 0
+    )
+    cassette = Cassette.load(out)
+    assert cassette.interactions[0].request.body == b"otp=REDACTED&n=1"
+    assert "otp-774411" not in out.read_text()
