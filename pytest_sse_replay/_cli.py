@@ -193,7 +193,9 @@ def _headers(values: Sequence[str]) -> list[tuple[str, str]]:
     for text in values:
         name, colon, value = text.partition(":")
         if not colon or not name.strip() or any(c in name for c in " \t\r\n"):
-            raise UsageProblem(f"-H {text!r}: expected 'Name: value'")
+            # Only the first word: the rest may well be a token ("Authorization Bearer ...").
+            shown = (text.split() or [""])[0].partition(":")[0]
+            raise UsageProblem(f"-H {shown!r}...: expected 'Name: value'")
         headers.append((name.strip(), value.strip()))
     return headers
 

@@ -505,3 +505,16 @@ def test_record_command_redact_body_key(live_server: str, tmp_path: Path) -> Non
     cassette = Cassette.load(out)
     assert cassette.interactions[0].request.body == b"otp=REDACTED&n=1"
     assert "otp-774411" not in out.read_text()
+
+
+def test_record_command_malformed_header_shows_only_its_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A -H without a colon is refused naming its first word, not the token after it."""
+    code = main(
+        ["record", "http://127.0.0.1:9/s", "-o", "x.yaml", "-H", "Authorization Bearer tk-551"]
+    )
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "'Authorization'" in err
+    assert "tk-551" not in err
