@@ -55,9 +55,12 @@ def _load(path: str) -> Any:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from ._redact import Redaction
     from ._show import render_html, render_json, render_text, timelines
 
     cassette = _load(args.cassette)
+    # A cassette written by hand (or by another tool) may hold a secret: shown redacted.
+    Redaction().apply(cassette)
     lines = timelines(cassette)
     if args.interaction is not None:
         count = len(lines)
@@ -190,7 +193,9 @@ def _headers(values: Sequence[str]) -> list[tuple[str, str]]:
     for text in values:
         name, colon, value = text.partition(":")
         if not colon or not name.strip() or any(c in name for c in " \t\r\n"):
-            raise UsageProblem(f"-H {text!r}: expected 'Name: value'")
+            # Only the first word: the rest may well be a token ("Authorization Bearer ...").
+            shown = (text.split() or [""])[0].partition(":")[0]
+            raise UsageProblem(f"-H {shown!r}...: expected 'Name: value'")
         headers.append((name.strip(), value.strip()))
     return headers
 
@@ -215,15 +220,20 @@ def _record(args: argparse.Namespace) -> int:
 
     import httpx
 
-    from ._cassette import CLIENT_CLOSED, Cassette, is_event_stream, round_us
+    from ._cassette import CLIENT_CLOSED, Cassette, RecordedRequest, is_event_stream, round_us
     from ._parser import SSEParser
     from ._recording import RecordingTransport
     from ._redact import Redaction
     from ._show import _event_row, _Style, row_line
 
+    redaction = Redaction().extend(
+        headers=args.redact_header or (),
+        query=args.redact_query or (),
+        body_keys=args.redact_body_key or (),
+    )
     parts = urlsplit(args.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageProblem(f"URL {args.url!r}: expected an http:// or https:// URL")
+        raise UsageProblem(f"URL {redaction.url(args.url)!r}: expected an http:// or https:// URL")
     if args.max_time is not None and not args.max_time > 0:
         raise UsageProblem(f"--max-time {args.max_time}: expected a number of seconds > 0")
     headers = _headers(args.header or ())
@@ -243,7 +253,11 @@ def _record(args: argparse.Namespace) -> int:
     cassette = Cassette()
     if args.append and out.exists():
         cassette = Cassette.load(out)
-    redaction = Redaction().extend(headers=args.redact_header or (), query=args.redact_query or ())
+    # Nothing printed shows what the cassette will not: the URL as redacted, and the
+    # request's secrets (and the response's cookies) scrubbed from events and messages.
+    sent = RecordedRequest(method, args.url, [(k.lower(), v) for k, v in headers], data or b"")
+    secrets = redaction.request_secrets(sent)
+    shown_url = redaction.url(args.url, secrets)
 
     style = _Style(_colour(args.color, sys.stdout))
     timeout = httpx.Timeout(10.0, read=args.max_time)
@@ -259,34 +273,39 @@ def _record(args: argparse.Namespace) -> int:
             client.stream(method, args.url, headers=headers, content=data) as response,
         ):
             content_type = response.headers.get("content-type", "")
+            secrets = redaction.request_secrets(sent, list(response.headers.multi_items()))
             print(
-                f"{method} {args.url} -> {response.status_code} {content_type}".rstrip(),
+                f"{method} {shown_url} -> {response.status_code} {content_type}".rstrip(),
                 file=sys.stderr,
             )
+            body: list[bytes] = []
             parser = SSEParser()
             previous = 0.0
             is_stream = is_event_stream([("content-type", content_type)])
             for chunk in response.iter_bytes():
                 if is_stream:
                     for event in parser.feed(chunk, round_us(time.perf_counter() - start)):
+                        event = redaction.event(event, secrets)
                         print(row_line(_event_row(event, event.t - previous), style), flush=True)
                         previous = event.t
                         events += 1
                 elif not args.quiet:
-                    sys.stdout.write(chunk.decode("utf-8", "replace"))
+                    body.append(chunk)  # printed whole, so a secret cut in two is still found
                 if deadline is not None and time.monotonic() >= deadline:
                     stopped = f"stopped after --max-time {args.max_time:g}s"
                     break
             if not is_stream and not args.quiet:
-                print()
+                text = b"".join(body).decode("utf-8", "replace")
+                print(redaction.scrub(text, secrets))
     except httpx.TimeoutException as exc:
         if deadline is None or time.monotonic() < deadline - 0.05 or len(cassette) == before:
-            return _request_failed(args.url, exc)
+            return _request_failed(shown_url, redaction.scrub(str(exc), secrets), exc)
         stopped = f"stopped after --max-time {args.max_time:g}s"
     except httpx.HTTPError as exc:
         if len(cassette) == before:
-            return _request_failed(args.url, exc)
-        print(f"{PROG} record: the stream broke: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return _request_failed(shown_url, redaction.scrub(str(exc), secrets), exc)
+        detail = redaction.scrub(str(exc), secrets)
+        print(f"{PROG} record: the stream broke: {type(exc).__name__}: {detail}", file=sys.stderr)
     except KeyboardInterrupt:
         stopped = "interrupted"
     if len(cassette) == before:
@@ -298,12 +317,12 @@ def _record(args: argparse.Namespace) -> int:
             if interaction.response.end.kind != "complete":
                 interaction.response.end = CLIENT_CLOSED
         print(f"{PROG} record: {stopped}", file=sys.stderr)
-    secrets = redaction.apply(cassette)
+    redacted = redaction.apply(cassette)
     try:
         cassette.save(out)
     except OSError as exc:
         raise UsageProblem(f"-o {args.output}: cannot write: {exc.strerror or exc}") from None
-    note = f", {len(secrets)} secret value(s) redacted" if secrets else ""
+    note = f", {len(redacted)} secret value(s) redacted" if redacted else ""
     print(
         f"{PROG} record: {events} event{'' if events == 1 else 's'}; wrote {out} "
         f"({len(cassette)} interaction{'' if len(cassette) == 1 else 's'}{note})",
@@ -312,8 +331,8 @@ def _record(args: argparse.Namespace) -> int:
     return OK
 
 
-def _request_failed(url: str, exc: Exception) -> int:
-    print(f"{PROG} record: {url}: {type(exc).__name__}: {exc or 'no detail'}", file=sys.stderr)
+def _request_failed(url: str, detail: str, exc: Exception) -> int:
+    print(f"{PROG} record: {url}: {type(exc).__name__}: {detail or 'no detail'}", file=sys.stderr)
     return FAILED
 
 
@@ -462,6 +481,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     record.add_argument(
         "--redact-query", action="append", metavar="NAME", help="another query parameter to redact"
+    )
+    record.add_argument(
+        "--redact-body-key",
+        action="append",
+        metavar="NAME",
+        help="another JSON/form request-body field to redact",
     )
     record.add_argument(
         "--append", action="store_true", help="add to the cassette instead of replacing it"

@@ -31,6 +31,7 @@ from ._options import (
     INI_ALLOW_HOSTS,
     INI_DIR,
     INI_MODE,
+    INI_REDACT_BODY_KEYS,
     INI_REDACT_HEADERS,
     INI_REDACT_QUERY,
     INI_SPEED,
@@ -86,6 +87,7 @@ class MarkerOptions:
         redact_headers: Sequence[str] = (),
         redact_query: Sequence[str] = (),
         ignore_json_paths: Sequence[str] = (),
+        redact_body_keys: Sequence[str] = (),
     ) -> None:
         if name is not None and not isinstance(name, str | Path):
             raise TypeError(f"sse_cassette: name must be a string, got {name!r}")
@@ -113,6 +115,7 @@ class MarkerOptions:
         self.ignore_json_paths = (
             (ignore_json_paths,) if isinstance(ignore_json_paths, str) else tuple(ignore_json_paths)
         )
+        self.redact_body_keys = _names(redact_body_keys, "redact_body_keys")
 
     @classmethod
     def from_marker(cls, marker: pytest.Mark) -> MarkerOptions:
@@ -195,10 +198,12 @@ def resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSettin
         speed = parse_speed(config.getini(INI_SPEED) or "0", f"ini {INI_SPEED}")
 
     redaction = Redaction().extend(
-        headers=_ini_list(config, INI_REDACT_HEADERS), query=_ini_list(config, INI_REDACT_QUERY)
+        headers=_ini_list(config, INI_REDACT_HEADERS),
+        query=_ini_list(config, INI_REDACT_QUERY),
+        body_keys=_ini_list(config, INI_REDACT_BODY_KEYS),
     )
     for opt in options:
-        redaction = redaction.extend(opt.redact_headers, opt.redact_query)
+        redaction = redaction.extend(opt.redact_headers, opt.redact_query, opt.redact_body_keys)
 
     return CassetteSettings(
         paths=paths,

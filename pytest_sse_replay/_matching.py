@@ -191,6 +191,43 @@ def _json_or_none(body: bytes) -> object:
 _NOT_JSON = object()
 
 
+def _json_matches(recorded: object, live: object) -> bool:
+    """Equal as JSON, where a recorded "REDACTED" (a redacted body field) matches any value."""
+    if recorded == REDACTED:
+        return True
+    if isinstance(recorded, dict) and isinstance(live, dict):
+        return recorded.keys() == live.keys() and all(
+            _json_matches(value, live[key]) for key, value in recorded.items()
+        )
+    if isinstance(recorded, list) and isinstance(live, list):
+        return len(recorded) == len(live) and all(
+            _json_matches(r, v) for r, v in zip(recorded, live, strict=True)
+        )
+    return recorded == live
+
+
+def _body_matches(recorded: bytes, live: bytes, *, as_json: bool) -> bool:
+    """The same body; one with redacted fields (rewritten by redaction) is compared as the
+    JSON or form it is, so the live secret and formatting do not count."""
+    if as_json:
+        want = _json_or_none(recorded)
+        got = _json_or_none(live)
+        return got is _NOT_JSON if want is _NOT_JSON else _json_matches(want, got)
+    if recorded == live:
+        return True
+    if REDACTED.encode() not in recorded:
+        return False
+    want = _json_or_none(recorded)
+    if want is not _NOT_JSON:
+        return _json_matches(want, _json_or_none(live))
+    try:
+        want_form = sorted(parse_qsl(recorded.decode(), keep_blank_values=True))
+        got_form = sorted(parse_qsl(live.decode(), keep_blank_values=True))
+    except UnicodeDecodeError:
+        return False
+    return len(want_form) == len(got_form) and _query_matches(tuple(want_form), tuple(got_form))
+
+
 class Matcher:
     """Answers requests from a list of interactions.
 
@@ -265,10 +302,11 @@ class Matcher:
 
     def _differs(self, rule: str, recorded: RecordedRequest, live: RecordedRequest) -> str | None:
         if rule == "body":
-            if recorded.body != live.body:
+            if not _body_matches(recorded.body, live.body, as_json=False):
                 return f"body: recorded {_preview(recorded.body)}, got {_preview(live.body)}"
         elif rule == "json":
-            if self._json(recorded.body) != self._json(live.body):
+            want, got = self._json(recorded.body), self._json(live.body)
+            if not (got is _NOT_JSON if want is _NOT_JSON else _json_matches(want, got)):
                 ignoring = " (ignoring ignore_json_paths)" if self._ignored else ""
                 return (
                     f"json body{ignoring}: recorded {_preview(recorded.body)}, "

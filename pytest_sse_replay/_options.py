@@ -8,6 +8,7 @@ INI_MODE = "sse_record_mode"
 INI_SPEED = "sse_speed"
 INI_REDACT_HEADERS = "sse_redact_headers"
 INI_REDACT_QUERY = "sse_redact_query"
+INI_REDACT_BODY_KEYS = "sse_redact_body_keys"
 MARKER = "sse_cassette"
 RECORD_MODES = ("none", "once", "new", "all")
 INI_UNUSED = "sse_unused"

@@ -11,8 +11,9 @@ import threading
 from collections.abc import Sequence
 
 from ._cassette import Cassette, Interaction, RecordedRequest, is_event_stream
-from ._matching import Matcher
+from ._matching import Matcher, NoRecording
 from ._plan import Fault, Plan, PlayContext, Script, plan
+from ._redact import Redaction
 from ._resume import resume
 
 __all__ = ["Played", "Player"]
@@ -47,12 +48,14 @@ class Player:
         faults: Sequence[Fault] = (),
         match_on: Sequence[str] | None = None,
         ignore_json_paths: Sequence[str] = (),
+        redaction: Redaction | None = None,
     ) -> None:
         plan(Script(200, (), ()), speed)  # validates speed now, not at the first request
         self.cassette = cassette
         self.speed = speed
         self.faults = tuple(faults)
         self.matcher = Matcher(cassette.interactions, match_on, ignore_json_paths=ignore_json_paths)
+        self.redaction = redaction or Redaction()
         self.played: list[Played] = []
         self._lock = threading.Lock()
         self._attempts = [0] * len(self.faults)
@@ -70,10 +73,18 @@ class Player:
         """Which recording answers `live`, the plan to play it by, and whether it holds a
         stream slot to `release`.
 
-        Raises NoRecording when nothing answers it.
+        Raises NoRecording when nothing answers it; its message shows the live request as
+        a cassette would (secrets redacted), since it ends up in terminals and CI logs.
         """
         with self._lock:
-            index = self.matcher.find(live)
+            try:
+                index = self.matcher.find(live)
+            except NoRecording:
+                # Explained again from the request as a cassette would hold it, so that no
+                # live secret is shown, even cut short in a preview.
+                shown, secrets = self.redaction.request(live)
+                explained = self.matcher.explain(shown)
+                raise NoRecording(self.redaction.scrub(explained, secrets)) from None
             interaction = self.cassette.interactions[index]
             answer = Played(index, interaction, live)
             self.played.append(answer)

@@ -146,7 +146,10 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
 
     `on_done(interaction)` is called when a response's body has ended, however it ended;
     `on_event(event)` for each event the client is handed, as it arrives. The cassette in
-    memory holds what was sent, secrets included: `save()` writes it redacted.
+    memory holds what was sent, secrets included: `save()` writes it redacted. Given a
+    `redaction`, the events passed to `on_event` are scrubbed of the secrets it finds in
+    the requests (and response headers) recorded so far, as the cassette will show them,
+    and `save()` uses it.
 
     Given a path (not a `Cassette`), the transport records afresh into that file and writes
     it, redacted (with `redaction`, by default the standard lists), when it is closed: by
@@ -179,6 +182,8 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         self.on_event = on_event
         self.clock = clock
         self.keepalive = keepalive
+        self.redaction = redaction
+        self._secrets: frozenset[str] = frozenset()
         self._own: dict[tuple[str, bool], Any] = {}
         self._lock = threading.Lock()
 
@@ -212,8 +217,30 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         interaction = Interaction(face.recorded_request(request, body), recorded)
         self.cassette.append(interaction)
         return _Recorder(
-            recorded, start, self.clock, encoding, self.on_done, interaction, self.on_event
+            recorded,
+            start,
+            self.clock,
+            encoding,
+            self.on_done,
+            interaction,
+            self._observer(interaction),
         )
+
+    def _observer(self, interaction: Interaction) -> Callable[[Event], None] | None:
+        on_event, redaction = self.on_event, self.redaction
+        if on_event is None or redaction is None:
+            return on_event
+        found = redaction.request_secrets(interaction.request, interaction.response.headers)
+        with self._lock:
+            self._secrets = secrets = self._secrets | found
+        if not secrets:
+            return on_event
+        scrub = redaction.event_scrubber(secrets)
+
+        def scrubbed(event: Event) -> None:
+            on_event(scrub(event))
+
+        return scrubbed
 
     @overload
     def handle_request(self, request: httpx.Request) -> httpx.Response: ...
@@ -251,8 +278,9 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         return response, sink.interaction
 
     def save(self, path: StrPath | None = None, *, redaction: Redaction | None = None) -> Path:
-        """Write the cassette with secrets redacted (the default lists, or `redaction`)."""
-        (redaction or Redaction()).apply(self.cassette)
+        """Write the cassette with secrets redacted (`redaction`, the transport's, or the
+        default lists)."""
+        (redaction or self.redaction or Redaction()).apply(self.cassette)
         return self.cassette.save(path)
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from ._faces import HTTPX2, Face, face_for
 from ._parser import SSEParser
 from ._plan import READ_TIMEOUT_MESSAGE, Fault, Plan, StreamFailure
 from ._player import Played, Player
+from ._redact import Redaction
 
 if TYPE_CHECKING:
     import httpx2
@@ -43,7 +44,8 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
     chunk is delivered exactly as recorded (its bytes and boundaries), and a recorded
     error ending is raised again at the same point as the client library's exception.
     `faults` apply to event-stream responses. A request with no recording raises
-    `NoRecording` naming the closest recorded request and how it differs. A response whose
+    `NoRecording` naming the closest recorded request and how it differs, with the secrets
+    `redaction` (by default the default lists) knows of redacted. A response whose
     headers would come later than the client's read timeout raises its `ReadTimeout` at
     once, as a server slow to answer would make it do. `on_event(event)` is called for each
     event the client is handed, with `Event.t` the time its bytes arrived in the recording
@@ -60,6 +62,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         ignore_json_paths: Sequence[str] = (),
         on_event: Callable[[Event], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        redaction: Redaction | None = None,
     ) -> None:
         self.cassette = cassette if isinstance(cassette, Cassette) else Cassette.load(cassette)
         self.player = Player(
@@ -68,6 +71,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
             faults=faults,
             match_on=match_on,
             ignore_json_paths=ignore_json_paths,
+            redaction=redaction,
         )
         self.on_event = on_event
         self.clock = clock

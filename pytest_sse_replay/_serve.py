@@ -37,6 +37,7 @@ from ._plan import (
     walk,
 )
 from ._player import Player
+from ._redact import Redaction
 
 if TYPE_CHECKING:
     import pytest
@@ -173,6 +174,7 @@ class _Player(Player):
         faults: Sequence[Fault],
         match_on: Sequence[str] | None,
         ignore_json_paths: Sequence[str] = (),
+        redaction: Redaction | None = None,
     ) -> None:
         super().__init__(
             cassette,
@@ -180,6 +182,7 @@ class _Player(Player):
             faults=faults,
             match_on=match_on,
             ignore_json_paths=ignore_json_paths,
+            redaction=redaction,
         )
         # (method, path) -> the recorded URL's origin, so a request to this server is
         # matched against recordings made at any host.
@@ -235,7 +238,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         # BaseHTTPRequestHandler's own lines (errors from parsing a bad request line).
-        self.server.owner.log(f"{self.address_string()} {format % args}")
+        line = format % args
+        path = getattr(self, "path", "")
+        if path:
+            line = line.replace(path, self._shown_path())
+        self.server.owner.log(f"{self.address_string()} {line}")
+
+    def _shown_path(self, live: RecordedRequest | None = None) -> str:
+        """The request's path as a cassette would show it: a log must not print a live key."""
+        redaction = self.server.owner.redaction
+        secrets = redaction.request_secrets(live) if live is not None else ()
+        return redaction.url(self.path, secrets)
 
     def do_GET(self) -> None:
         self._answer()
@@ -289,7 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:  # a Content-Length or chunk size that is not a number
             self.close_connection = True
             self._plain(400, "sse-replay: cannot read the request body\n")
-            owner.log(f"{self.command} {self.path} -> 400 (bad request body)")
+            owner.log(f"{self.command} {self._shown_path()} -> 400 (bad request body)")
             return
         player = owner.player
         live = RecordedRequest(
@@ -303,7 +316,7 @@ class _Handler(BaseHTTPRequestHandler):
             answer, played, holds_slot = player.prepare(live, None)
         except NoRecording as exc:
             self._plain(404, f"sse-replay: {exc}\n")
-            owner.log(f"{self.command} {self.path} -> 404 (no recording)")
+            owner.log(f"{self.command} {self._shown_path(live)} -> 404 (no recording)")
             return
         try:
             wait = start + played.head_at - time.perf_counter()
@@ -317,7 +330,8 @@ class _Handler(BaseHTTPRequestHandler):
         resumed = live.header("last-event-id")
         if resumed is not None:
             outcome = f", Last-Event-ID {resumed}{outcome}"
-        owner.log(f"{self.command} {self.path} -> {played.status} (#{answer.index}){outcome}")
+        shown = self._shown_path(live)
+        owner.log(f"{self.command} {shown} -> {played.status} (#{answer.index}){outcome}")
 
     def _plain(self, status: int, text: str) -> None:
         data = text.encode()
@@ -411,11 +425,16 @@ class ReplayServer:
         port: int = 0,
         cors: bool = True,
         log: Callable[[str], None] | None = None,
+        redaction: Redaction | None = None,
     ) -> None:
         if not isinstance(cassette, Cassette):
             cassette = Cassette.load(cassette)
         self.cassette = cassette
-        self.player = _Player(cassette, speed, faults, match_on, ignore_json_paths)
+        # What the access log and the 404 messages must not show (the clients' live keys).
+        self.redaction = redaction or Redaction()
+        self.player = _Player(
+            cassette, speed, faults, match_on, ignore_json_paths, redaction=self.redaction
+        )
         self.cors = cors
         self._log = log
         self.stopping = threading.Event()

@@ -9,11 +9,14 @@ Every stream is deterministic: the same request gives the same bytes, with small
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import hashlib
 import importlib
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -21,6 +24,7 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
 
 import anyio
 
@@ -87,6 +91,29 @@ def _event(
 
     text = data if data is None or isinstance(data, str) else _dumps(data)
     return ServerSentEvent(text, event=event, id=id, retry=retry, comment=comment, sep=sep).encode()
+
+
+def echo_forms(text: str) -> list[tuple[str, str]]:
+    """`text` in every form a server may echo a value in: raw, percent-encoded (upper and
+    lower hex, `+` for space), JSON-escaped (`\\/`, every character as `\\uXXXX` in either
+    case) and base64 (standard and URL-safe, at each of the three byte alignments inside a
+    longer blob). Each form is named, e.g. "base64-url-1"."""
+    data = text.encode()
+    upper = quote(text, safe="")
+    forms = [
+        ("raw", text),
+        ("percent", upper),
+        ("percent-lower", re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), upper)),
+        ("percent-plus", quote_plus(text, safe="")),
+        ("json-slash", json.dumps(text)[1:-1].replace("/", "\\/")),
+        ("json-u", "".join(f"\\u{ord(c):04x}" for c in text)),
+        ("json-U", "".join(f"\\u{ord(c):04X}" for c in text)),
+    ]
+    for k in range(3):
+        blob = b"<>?"[:k] + data + b"~!"  # "~" and "?" make "/" and "_" in the encodings
+        forms.append((f"base64-{k}", base64.b64encode(blob).decode()))
+        forms.append((f"base64-url-{k}", base64.urlsafe_b64encode(blob).decode().rstrip("=")))
+    return forms
 
 
 def _json(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -435,6 +462,31 @@ class _Service:
     async def plain_json(self, request: Request) -> Response:
         return _json({"ok": True, "items": [1, 2, 3]})
 
+    # Echoes everything the request carried (URL, headers, the user and password of a Basic
+    # authorization, body) in every form of echo_forms(), each event cut in two chunks: the
+    # redaction tests show that no echo of a secret reaches a cassette or an output.
+    async def echo(self, request: Request) -> Response:
+        material = [str(request.url), *(f"{k}: {v}" for k, v in request.headers.items())]
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "basic":
+            with contextlib.suppress(binascii.Error, UnicodeDecodeError):
+                material.append(base64.b64decode(token).decode())
+        material.append((await request.body()).decode("utf-8", "replace"))
+        chunks: list[bytes] = []
+        for text in material:
+            for form, encoded in echo_forms(text):
+                event = _event(LF, event=form, data=encoded)
+                chunks += [event[: len(event) // 2], event[len(event) // 2 :]]
+        chunks.append(_event(LF, event="done", data="{}"))
+
+        async def body() -> AsyncIterator[bytes]:
+            for chunk in chunks:
+                if await self.pause(0.0005):
+                    return
+                yield chunk
+
+        return _stream(body(), sep=LF)
+
 
 class _Limited:
     """An endpoint whose event streams are capped: past `limit` open at once it answers 429."""
@@ -517,6 +569,7 @@ def create_app(*, delay: float = 0.01) -> Starlette:
         Route("/slow-first", service.slow_first, methods=["GET"]),
         Route("/status/{code:int}", service.status, methods=["GET"]),
         Route("/json", service.plain_json, methods=["GET"]),
+        Route("/echo", service.echo, methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes)
     # run_server sets it when stopping, so endless and silent streams end at once.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,9 @@ class ActiveCassette:
         # With faults, a stream being recorded is read whole, then played to the client
         # faulted, exactly as a replay would play it (the cassette keeps the clean stream).
         self._faulted = bool(faults)
+        # Secrets of live requests played under faults, and the scrubber the log uses for them.
+        self._secrets: frozenset[str] = frozenset()
+        self._scrub: Callable[[Event], Event] | None = None
         self.replay = ReplayTransport(
             Cassette(loaded, path=self.path),
             speed=settings.speed,
@@ -85,6 +89,7 @@ class ActiveCassette:
             match_on=settings.match_on,
             ignore_json_paths=settings.ignore_json_paths,
             on_event=self._delivered,
+            redaction=settings.redaction,
         )
         self.new = Cassette(path=self.path)
         self._saved = 0  # how many of self.new.interactions are on disk
@@ -109,7 +114,19 @@ class ActiveCassette:
         return self.new.interactions
 
     def _delivered(self, event: Event) -> None:
-        self.events.append(event)
+        scrub = self._scrub
+        self.events.append(event if scrub is None else scrub(event))
+
+    def _heard(self, interaction: Interaction) -> Interaction:
+        """A live stream about to be played under faults: from now on the log shows events
+        as the cassette will, scrubbed of the secrets its request carries."""
+        redaction = self.settings.redaction
+        secrets = redaction.request_secrets(interaction.request, interaction.response.headers)
+        if secrets:
+            with self._lock:
+                self._secrets |= secrets
+                self._scrub = redaction.event_scrubber(self._secrets)
+        return interaction
 
     # -- routing: called by the interceptors for every httpx / httpx2 request ----------------
 
@@ -135,7 +152,7 @@ class ActiveCassette:
             pass  # the recording ends with it, and the plan raises it again
         finally:
             response.stream.close()
-        return self.replay.play_recorded(request, interaction)
+        return self.replay.play_recorded(request, self._heard(interaction))
 
     async def ahandle(self, face: Face, request: Any, network: Any) -> Any:
         if self.replays:
@@ -158,7 +175,7 @@ class ActiveCassette:
             pass  # the recording ends with it, and the plan raises it again
         finally:
             await response.stream.aclose()
-        return await self.replay.aplay_recorded(request, interaction)
+        return await self.replay.aplay_recorded(request, self._heard(interaction))
 
     def _missed(self, exc: NoRecording) -> None:
         if self.records:
@@ -182,12 +199,19 @@ class ActiveCassette:
         on_event = None if self._faulted else self._delivered
         if network is not None:
             # The client's own transport (httpx2): its settings (proxies, TLS) apply.
-            return RecordingTransport(self.new, network, on_event=on_event)
+            return RecordingTransport(
+                self.new, network, on_event=on_event, redaction=self.settings.redaction
+            )
         key = (face.name, is_async)
         with self._lock:
             recorder = self._recorders.get(key)
             if recorder is None:  # one per library and face, so connections are pooled
-                recorder = RecordingTransport(self.new, on_event=on_event, keepalive=not is_async)
+                recorder = RecordingTransport(
+                    self.new,
+                    on_event=on_event,
+                    keepalive=not is_async,
+                    redaction=self.settings.redaction,
+                )
                 self._recorders[key] = recorder
             return recorder
 

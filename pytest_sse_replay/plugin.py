@@ -17,6 +17,7 @@ from ._options import (
     INI_ALLOW_HOSTS,
     INI_DIR,
     INI_MODE,
+    INI_REDACT_BODY_KEYS,
     INI_REDACT_HEADERS,
     INI_REDACT_QUERY,
     INI_SPEED,
@@ -104,15 +105,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "none closes every host)",
         type="args",
     )
+    parser.addini(
+        INI_REDACT_BODY_KEYS,
+        "more JSON/form request-body field names whose values never reach a cassette",
+        type="args",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(name=None, *, speed=None, faults=(), match_on=None, redact_headers=(), "
-        "redact_query=(), ignore_json_paths=()): answer every httpx/httpx2 request in this "
-        "test from the SSE cassette `name` (default: derived from the test), or record it "
-        f"with --sse-record. See {DOCS}.",
+        "redact_query=(), redact_body_keys=(), ignore_json_paths=()): answer every httpx/httpx2 "
+        "request in this test from the SSE cassette `name` (default: derived from the test), or "
+        f"record it with --sse-record. See {DOCS}.",
     )
     from ._run import Run
 

@@ -409,7 +409,7 @@ def test_record_connection_refused(tmp_path: Path, capsys: pytest.CaptureFixture
     ("argv", "message"),
     [
         (["ftp://example.com/x"], "expected an http:// or https:// URL"),
-        (["http://127.0.0.1:9/", "-H", "no colon"], "-H 'no colon'"),
+        (["http://127.0.0.1:9/", "-H", "no colon"], "-H 'no'..."),
         (["http://127.0.0.1:9/", "-d", "@/does/not/exist"], "-d @/does/not/exist"),
         (["http://127.0.0.1:9/", "--max-time", "0"], "--max-time 0"),
     ],
