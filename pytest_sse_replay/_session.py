@@ -10,6 +10,7 @@ from typing import Any
 
 import filelock
 
+from ._answer import Answerer
 from ._cassette import Cassette, Interaction
 from ._config import CassetteSettings, RecordMode
 from ._event import Event
@@ -71,6 +72,13 @@ class ActiveCassette:
         )
         self.new = Cassette(path=self.path)
         self._recorders: dict[tuple[str, bool], RecordingTransport] = {}
+        # aiohttp and requests walk plans themselves: they ask this instead.
+        self.answerer = Answerer(
+            self.replay if self.replays else None,
+            self.new if self.records else None,
+            on_event=self._delivered,
+            on_miss=self._missed,
+        )
 
     def __repr__(self) -> str:
         return f"<ActiveCassette {self.path} mode={self.mode.value}>"
