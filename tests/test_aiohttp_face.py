@@ -115,9 +115,12 @@ def test_sessions_outside_a_replay_session_still_reach_the_network(live_server: 
     """Only the session replay_session made is answered from the cassette; others are not."""
 
     async def main() -> int:
-        async with replay_session(Cassette()), aiohttp.ClientSession() as other:
-            async with other.get(live_server + "/json") as response:
-                return response.status
+        async with (
+            replay_session(Cassette()),
+            aiohttp.ClientSession() as other,
+            other.get(live_server + "/json") as response,
+        ):
+            return response.status
 
     assert asyncio.run(asyncio.wait_for(main(), 10)) == 200
     assert aiohttp.ClientSession._request.__module__ == "aiohttp.client"  # patch undone
