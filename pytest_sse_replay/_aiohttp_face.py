@@ -21,7 +21,15 @@ import aiohttp
 from aiohttp.http_exceptions import ContentLengthError, TransferEncodingError
 from multidict import CIMultiDictProxy
 
-from . import _aiohttp_private as private
+from ._aiohttp_private import (
+    Handler,
+    Pull,
+    PullReader,
+    build_response,
+    patched_request,
+    request_defaults,
+    set_content,
+)
 from ._answer import Answer, Answerer
 from ._cassette import Cassette, RecordedRequest, StrPath, header_value
 from ._plan import Fault, StreamFailure
@@ -75,7 +83,7 @@ def _body(kwargs: dict[str, Any], dumps: Callable[[Any], str]) -> tuple[bytes, s
     return b"", None  # a stream or a FormData: not replayed byte for byte
 
 
-def _replay_pull(answer: Answer) -> private.Pull:
+def _replay_pull(answer: Answer) -> Pull:
     plan = answer.plan
     steps = answer.steps()
 
@@ -94,7 +102,7 @@ def _replay_pull(answer: Answer) -> private.Pull:
     return pull
 
 
-def _recording_pull(inner: aiohttp.StreamReader, sink: Any) -> private.Pull:
+def _recording_pull(inner: aiohttp.StreamReader, sink: Any) -> Pull:
     async def pull() -> bytes | None:
         try:
             data = await inner.readany()
@@ -122,9 +130,9 @@ async def _serve(
     method: str,
     str_or_url: Any,
     kwargs: dict[str, Any],
-    original: private.Handler,
+    original: Handler,
 ) -> aiohttp.ClientResponse:
-    url, headers, timeout, raise_for_status, dumps, auto_decompress = private.request_defaults(
+    url, headers, timeout, raise_for_status, dumps, auto_decompress = request_defaults(
         session, str_or_url, kwargs
     )
     params = kwargs.get("params")
@@ -146,7 +154,7 @@ async def _serve(
             raise _SOCKET_TIMEOUT(_SOCKET_TIMEOUT_MESSAGE)
         await asyncio.sleep(delay)
     plan = answer.plan
-    response = private.build_response(
+    response = build_response(
         session,
         method,
         url,
@@ -154,7 +162,7 @@ async def _serve(
         plan.status,
         _reason(plan.status),
         plan.headers,
-        private.PullReader(_replay_pull(answer)),
+        PullReader(_replay_pull(answer)),
         answer.close,
     )
     if callable(raise_for_status):
@@ -170,7 +178,7 @@ async def _record(
     live: RecordedRequest,
     str_or_url: Any,
     kwargs: dict[str, Any],
-    original: private.Handler,
+    original: Handler,
     auto_decompress: bool,
 ) -> aiohttp.ClientResponse:
     start = answerer.clock()
@@ -182,7 +190,7 @@ async def _record(
     encoding = (response.headers.get("content-encoding") or "").strip().lower()
     decoded = encoding if auto_decompress and encoding in _DECODED else ""
     sink = answerer.record(live, response.status, received, start, decoded=decoded)
-    private.set_content(response, private.PullReader(_recording_pull(response.content, sink)))
+    set_content(response, PullReader(_recording_pull(response.content, sink)))
     return response
 
 
@@ -213,7 +221,7 @@ class _Routes:
         method: str,
         str_or_url: Any,
         kwargs: dict[str, Any],
-        original: private.Handler,
+        original: Handler,
     ) -> Any:
         answerer = self._sessions.get(id(session))
         if answerer is None and self._active:
@@ -232,7 +240,7 @@ class _Routes:
             self._users += 1
             if self._patch is None:
                 self._patch = contextlib.ExitStack()
-                self._patch.enter_context(private.patched_request(self.route))
+                self._patch.enter_context(patched_request(self.route))
         try:
             yield
         finally:

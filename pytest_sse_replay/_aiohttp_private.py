@@ -26,6 +26,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 __all__ = [
+    "Handler",
+    "Pull",
     "PullReader",
     "build_response",
     "patched_request",
