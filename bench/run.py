@@ -25,8 +25,32 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results.json"
-FIGURES = ("parse", "replay", "loop", "async", "load", "pacing", "recording", "plugin", "memory")
-BASELINES = ("httpx", "httpx-sse", "respx", "pytest-httpx", "vcrpy", "PyYAML", "pytest", "uvicorn")
+FIGURES = (
+    "parse",
+    "replay",
+    "loop",
+    "async",
+    "load",
+    "pacing",
+    "recording",
+    "plugin",
+    "memory",
+    "clients",
+)
+BASELINES = (
+    "httpx",
+    "httpx-sse",
+    "respx",
+    "pytest-httpx",
+    "vcrpy",
+    "PyYAML",
+    "pytest",
+    "uvicorn",
+    "requests",
+    "responses",
+    "aiohttp",
+    "aioresponses",
+)
 
 
 @dataclass(frozen=True)
@@ -116,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench import (
         _cassettes,
         _loop,
+        _more_clients,
         _pacing,
         _parse,
         _plugin,
@@ -158,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         "recording": lambda: _recording.recording_rows(workloads, run.repeats, quick=run.quick),
         "plugin": plugin,
         "memory": lambda: _cassettes.memory_rows(workloads, run.repeats),
+        "clients": lambda: _more_clients.more_clients_rows(workloads, run.repeats),
     }
     rows: list[_timing.Row] = []
     failed = False

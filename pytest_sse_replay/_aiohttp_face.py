@@ -14,7 +14,7 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import aiohttp
@@ -102,6 +102,14 @@ def _replay_pull(answer: Answer) -> Pull:
     return pull
 
 
+def _ready(answer: Answer) -> Iterator[bytes] | None:
+    """The chunks, when the plan has nothing to wait for, fail with or observe."""
+    plan = answer.plan
+    if plan.plain and answer.observe is None:
+        return iter(cast("list[bytes]", plan.steps))
+    return None
+
+
 def _recording_pull(inner: aiohttp.StreamReader, sink: Any) -> Pull:
     async def pull() -> bytes | None:
         try:
@@ -162,7 +170,7 @@ async def _serve(
         plan.status,
         _reason(plan.status),
         plan.headers,
-        PullReader(_replay_pull(answer)),
+        PullReader(_replay_pull(answer), ready=_ready(answer)),
         answer.close,
     )
     if callable(raise_for_status):
