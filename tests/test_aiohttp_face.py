@@ -11,6 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pytest_sse_replay import (
     Cassette,
@@ -19,6 +21,7 @@ from pytest_sse_replay import (
     recording_session,
     replay_session,
 )
+from pytest_sse_replay._cassette import Chunk, Interaction, RecordedRequest, RecordedResponse
 
 from .test_recording import RUN, SHAPES
 
@@ -142,3 +145,15 @@ def test_speed_one_keeps_the_recorded_gaps(live_server: str) -> None:
         return time.perf_counter() - started
 
     assert asyncio.run(asyncio.wait_for(main(), 10)) >= last * 0.99
+
+
+@given(chunks=st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=12))
+def test_iter_any_gives_back_any_recorded_chunking_exactly(chunks: list[bytes]) -> None:
+    """Whatever the recorded chunks, iter_any() on replay yields exactly them."""
+    response = RecordedResponse(
+        200,
+        [("content-type", "text/event-stream")],
+        [Chunk(0.001 * (n + 1), data) for n, data in enumerate(chunks)],
+    )
+    cassette = Cassette([Interaction(RecordedRequest("GET", "http://sse.test/s"), response)])
+    assert fetch(replay_session(cassette), "GET", "http://sse.test/s", iter_any) == chunks

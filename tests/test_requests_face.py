@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import pytest
 import requests
 import sseclient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pytest_sse_replay import Cassette, NoRecording, RecordingAdapter, ReplayAdapter, parse_events
 
@@ -141,3 +144,36 @@ def test_speed_one_keeps_the_recorded_gaps(live_server: str) -> None:
         for _ in s.post(live_server + "/runs", json=RUN, stream=True).iter_content(None):
             seen.append(clock() - start)
     assert seen[-1] >= last * 0.99
+
+
+def _cassette_of(chunks: list[bytes]) -> Cassette:
+    from pytest_sse_replay._cassette import Chunk, Interaction, RecordedRequest, RecordedResponse
+
+    response = RecordedResponse(
+        200,
+        [("content-type", "text/event-stream")],
+        [Chunk(0.001 * (n + 1), data) for n, data in enumerate(chunks)],
+    )
+    return Cassette([Interaction(RecordedRequest("GET", "http://sse.test/s"), response)])
+
+
+@given(
+    chunks=st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=12),
+    size=st.one_of(st.none(), st.integers(1, 64)),
+)
+def test_any_chunking_read_any_way_gives_the_body_cut_only_at_recorded_boundaries(
+    chunks: list[bytes], size: int | None
+) -> None:
+    """iter_content(n) gives the body back whole, pieces of at most n bytes, and never a
+    piece that spans two recorded chunks; iter_content(None) gives the chunks themselves."""
+    with session(ReplayAdapter(_cassette_of(chunks))) as s:
+        response = s.get("http://sse.test/s", stream=True)
+        pieces = list(response.iter_content(chunk_size=size))
+    assert b"".join(pieces) == b"".join(chunks)
+    if size is None:
+        assert pieces == chunks
+        return
+    assert all(0 < len(piece) <= size for piece in pieces)
+    boundaries = set(itertools.accumulate(len(c) for c in chunks))
+    cuts = set(itertools.accumulate(len(p) for p in pieces))
+    assert boundaries <= cuts  # every recorded boundary is kept
