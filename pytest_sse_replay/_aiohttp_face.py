@@ -30,7 +30,7 @@ from ._aiohttp_private import (
     request_defaults,
     set_content,
 )
-from ._answer import Answer, Answerer
+from ._answer import Answer, Answerer, is_local_server
 from ._cassette import Cassette, RecordedRequest, StrPath, header_value
 from ._plan import Fault, StreamFailure
 from ._redact import Redaction
@@ -143,6 +143,8 @@ async def _serve(
     url, headers, timeout, raise_for_status, dumps, auto_decompress = request_defaults(
         session, str_or_url, kwargs
     )
+    if is_local_server(str(url)):  # a replay server of this process (sse_server), unrecorded
+        return await original(session, method, str_or_url, **kwargs)
     params = kwargs.get("params")
     if params:
         url = url.extend_query(params)

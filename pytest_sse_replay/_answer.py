@@ -33,7 +33,17 @@ from ._recording import _Recorder
 if TYPE_CHECKING:
     from ._replay import ReplayTransport
 
-__all__ = ["Answer", "Answerer"]
+__all__ = ["Answer", "Answerer", "is_local_server", "local_servers"]
+
+# Base URLs of the replay servers running in this process (`ReplayServer`, the `sse_server`
+# fixture). A request to one of them is meant for that server, not for the test's in-process
+# cassette: the faces send it to the network unrecorded.
+local_servers: set[str] = set()
+
+
+def is_local_server(url: str) -> bool:
+    return any(url == base or url.startswith(base + "/") for base in local_servers)
+
 
 Clock = Callable[[], float]
 

@@ -24,7 +24,7 @@ import urllib3
 from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.exceptions import IncompleteRead, ProtocolError, ReadTimeoutError
 
-from ._answer import Answer, Answerer
+from ._answer import Answer, Answerer, is_local_server
 from ._cassette import Cassette, RecordedRequest, StrPath, header_value
 from ._faces import ChunkSink
 from ._plan import Fault, StreamFailure
@@ -255,8 +255,10 @@ def serve(
     network: Callable[[], requests.Response] | None,
 ) -> requests.Response:
     """Answer `request` from the cassette, or send it through `network` and record it."""
-    live = recorded_request(request)
     url = str(request.url)
+    if network is not None and is_local_server(url):
+        return network()  # for a replay server of this process (sse_server), unrecorded
+    live = recorded_request(request)
     answer = answerer.answer(live, read_timeout(timeout))
     if answer is not None:
         delay = answer.head_delay()

@@ -11,6 +11,7 @@ from pytest_sse_replay import Cassette
 from pytest_sse_replay._server import run_server
 
 from .test_plugin import cassette_file, only_this_plugin, write
+from .test_serve import AGENT_RUN
 
 pytest_plugins = ["pytester"]
 
@@ -132,3 +133,31 @@ def test_clients_are_left_unpatched_after_the_test(
         """,
     )
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_requests_to_the_sse_server_fixture_reach_it(pytester: pytest.Pytester) -> None:
+    """An aiohttp or requests client talking to the test's own sse_server is not answered
+    in-process: the request goes to that server, which replays the cassette."""
+    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "agent_run.yaml").write_bytes(AGENT_RUN.read_bytes())
+    write(
+        pytester,
+        """
+        import asyncio, aiohttp, pytest, requests
+
+        BODY = {"agents": ["planner", "researcher", "writer"], "responseMode": "stream"}
+
+        @pytest.mark.sse_cassette("agent_run")
+        def test_both(sse_server, sse_cassette):
+            async def main():
+                async with aiohttp.ClientSession() as s:
+                    async with s.post(sse_server + "/runs", json=BODY) as r:
+                        return await r.read()
+            via_aiohttp = asyncio.run(main())
+            via_requests = requests.post(sse_server + "/runs", json=BODY, timeout=5).content
+            assert via_aiohttp == via_requests
+            assert b"complete" in via_requests
+            assert sse_cassette.played == []  # the server answered, not the in-process cassette
+        """,
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
