@@ -158,4 +158,13 @@ class Answerer:
         )
         interaction = Interaction(live, recorded)
         self.record_into.append(interaction)
-        return _Recorder(recorded, start, self.clock, "", None, interaction, self.on_event)
+        # No encoding to undo: these libraries hand the recorder decoded bytes already.
+        return _Recorder(
+            recorded,
+            start,
+            self.clock,
+            encoding="",
+            on_done=None,
+            interaction=interaction,
+            on_event=self.on_event,
+        )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -266,7 +266,7 @@ def serve(
         if delay > 0:
             if limit is not None and delay > limit:
                 answer.close()
-                error = _read_timed_out(url, f" (read timeout={timeout!r})")
+                error = _read_timed_out(url, f" (read timeout={limit})")
                 raise requests.ReadTimeout(error, request=request)
             time.sleep(delay)
         return _response(adapter, request, answer)
@@ -324,8 +324,8 @@ class ReplayAdapter(BaseAdapter):
         cassette: Cassette | StrPath,
         *,
         speed: float = 0.0,
-        faults: tuple[Fault, ...] | list[Fault] = (),
-        match_on: tuple[str, ...] | list[str] | None = None,
+        faults: Sequence[Fault] = (),
+        match_on: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
         self.transport = ReplayTransport(cassette, speed=speed, faults=faults, match_on=match_on)

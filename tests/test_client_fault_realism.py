@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -289,3 +291,67 @@ def test_last_event_id_resumes_like_the_real_server(live_server: str, lib: Lib) 
     )
     assert parse_events(injected.chunks) == parse_events(real.chunks)
     assert len(parse_events(real.chunks)) == len(ids) - 2
+
+
+@pytest.fixture
+def late_headers_server() -> Iterator[str]:
+    """A server that reads the request and sends nothing for a second, then closes."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.recv(65536)
+                stop.wait(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/late"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def test_headers_later_than_the_read_timeout_raise_what_the_libraries_raise(
+    late_headers_server: str,
+) -> None:
+    """Recorded headers due after the read timeout (speed 1): requests' ReadTimeout and
+    aiohttp's SocketTimeoutError, as from a real server that is late with its headers."""
+    url = late_headers_server
+    cassette = stream_cassette(url)
+    cassette.interactions[0].response.headers_t = 2.0
+
+    def requests_error(adapter: Any) -> BaseException:
+        with requests.Session() as s:
+            if adapter is not None:
+                s.mount("http://", adapter)
+            with pytest.raises(requests.RequestException) as caught:
+                s.get(url, stream=True, timeout=READ_TIMEOUT)
+            return caught.value
+
+    def aiohttp_error(session: Any) -> BaseException:
+        async def main() -> None:
+            timeout = aiohttp.ClientTimeout(sock_read=READ_TIMEOUT)
+            async with session or aiohttp.ClientSession() as s, s.get(url, timeout=timeout):
+                pass
+
+        with pytest.raises(aiohttp.ClientError) as caught:
+            asyncio.run(asyncio.wait_for(main(), 10))
+        return caught.value
+
+    pairs = [
+        (requests_error(None), requests_error(ReplayAdapter(cassette, speed=1))),
+        (aiohttp_error(None), aiohttp_error(replay_session(cassette, speed=1))),
+    ]
+    for real, injected in pairs:
+        side_by_side("headers late past the read timeout", real, injected)
+        assert type(injected) is type(real)
+        assert str(injected) == str(real)
