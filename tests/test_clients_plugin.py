@@ -66,24 +66,29 @@ def test_a_requests_post_and_an_aiohttp_stream_record_into_one_cassette_and_repl
 def test_faults_and_misses_reach_requests_and_aiohttp_through_the_marker(
     pytester: pytest.Pytester, live_server: str
 ) -> None:
-    """The marker's faults break a requests stream with requests' own exception, and a
-    request with no recording fails the test, for aiohttp as for requests."""
+    """Recorded and replayed requests streams fill sse_cassette.events, the marker's faults
+    break them with requests' own exception, and a request with no recording fails the
+    test, for aiohttp as for requests."""
     write(
         pytester,
         f"""
         import asyncio, aiohttp, pytest, requests
         from pytest_sse_replay import faults
 
+        RUN = {{"responseMode": "stream", "agents": ["a", "b"]}}
+
         @pytest.mark.sse_cassette
-        def test_rec():
-            with requests.get("{live_server}/bom", stream=True, timeout=5) as r:
+        def test_rec(sse_cassette):
+            with requests.post("{live_server}/runs", json=RUN, stream=True, timeout=5) as r:
                 assert b"".join(r.iter_content(None))
+            sse_cassette.events.assert_order("job.started", "agent.*", "complete")
 
         @pytest.mark.sse_cassette("test_user/test_rec", faults=[faults.drop(after_events=1)])
-        def test_drop():
-            with requests.get("{live_server}/bom", stream=True, timeout=5) as r:
+        def test_drop(sse_cassette):
+            with requests.post("{live_server}/runs", json=RUN, stream=True, timeout=5) as r:
                 with pytest.raises(requests.exceptions.ChunkedEncodingError):
                     list(r.iter_content(None))
+            assert sse_cassette.events.names == ["job.started"]
 
         @pytest.mark.sse_cassette("test_user/test_rec")
         def test_miss():

@@ -12,6 +12,7 @@ import requests
 import sseclient
 from hypothesis import given
 from hypothesis import strategies as st
+from requests.adapters import HTTPAdapter
 
 from pytest_sse_replay import Cassette, NoRecording, RecordingAdapter, ReplayAdapter, parse_events
 
@@ -107,6 +108,7 @@ def test_sseclient_parses_the_same_events_from_replay_as_from_the_server(live_se
 
     recorder = RecordingAdapter()
     live = events(recorder)
+    assert live == events(HTTPAdapter())  # recording changed nothing the client sees
     assert events(ReplayAdapter(recorder.cassette)) == live
     assert live[0][0] == "job.started"
 
