@@ -25,32 +25,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results.json"
-FIGURES = (
-    "parse",
-    "replay",
-    "loop",
-    "async",
-    "load",
-    "pacing",
-    "recording",
-    "plugin",
-    "memory",
-    "clients",
-)
-BASELINES = (
-    "httpx",
-    "httpx-sse",
-    "respx",
-    "pytest-httpx",
-    "vcrpy",
-    "PyYAML",
-    "pytest",
-    "uvicorn",
-    "requests",
-    "responses",
-    "aiohttp",
-    "aioresponses",
-)
+FIGURES = ("parse", "replay", "loop", "async", "load", "pacing", "recording", "plugin", "memory")
+BASELINES = ("httpx", "httpx-sse", "respx", "pytest-httpx", "vcrpy", "PyYAML", "pytest", "uvicorn")
+# The aiohttp and requests faces against those libraries' own mocking floors (added on
+# lines of their own, so that the figures above can grow without touching these).
+FIGURES = (*FIGURES, "clients")  # type: ignore[assignment]
+BASELINES = (*BASELINES, "requests", "responses", "aiohttp", "aioresponses")  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
