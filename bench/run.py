@@ -27,6 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results.json"
 FIGURES = ("parse", "replay", "loop", "async", "load", "pacing", "recording", "plugin", "memory")
 BASELINES = ("httpx", "httpx-sse", "respx", "pytest-httpx", "vcrpy", "PyYAML", "pytest", "uvicorn")
+# The aiohttp and requests faces against those libraries' own mocking floors (added on
+# lines of their own, so that the figures above can grow without touching these).
+FIGURES = (*FIGURES, "clients")  # type: ignore[assignment]
+BASELINES = (*BASELINES, "requests", "responses", "aiohttp", "aioresponses")  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench import (
         _cassettes,
         _loop,
+        _more_clients,
         _pacing,
         _parse,
         _plugin,
@@ -158,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "recording": lambda: _recording.recording_rows(workloads, run.repeats, quick=run.quick),
         "plugin": plugin,
         "memory": lambda: _cassettes.memory_rows(workloads, run.repeats),
+        "clients": lambda: _more_clients.more_clients_rows(workloads, run.repeats),
     }
     rows: list[_timing.Row] = []
     failed = False

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from . import faults
+    from ._aiohttp_face import recording_session, replay_session
     from ._cassette import Cassette, CassetteError
     from ._contract import Contract
     from ._event import Event
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from ._recording import RecordingTransport
     from ._redact import Redaction
     from ._replay import ReplayTransport
+    from ._requests_face import RecordingAdapter, ReplayAdapter
     from ._session import ActiveCassette
 
 __all__ = [
@@ -28,12 +30,16 @@ __all__ = [
     "EventLog",
     "NetworkEscape",
     "NoRecording",
+    "RecordingAdapter",
     "RecordingTransport",
     "Redaction",
+    "ReplayAdapter",
     "ReplayTransport",
     "SSEParser",
     "faults",
     "parse_events",
+    "recording_session",
+    "replay_session",
 ]
 
 # Imported on first use (PEP 562): the pytest plugin lives in this package, so whatever this
@@ -47,11 +53,15 @@ _HOMES = {
     "EventLog": "._eventlog",
     "NetworkEscape": "._network",
     "NoRecording": "._matching",
+    "RecordingAdapter": "._requests_face",
     "RecordingTransport": "._recording",
     "Redaction": "._redact",
+    "ReplayAdapter": "._requests_face",
     "ReplayTransport": "._replay",
     "SSEParser": "._parser",
     "parse_events": "._parser",
+    "recording_session": "._aiohttp_face",
+    "replay_session": "._aiohttp_face",
 }
 
 

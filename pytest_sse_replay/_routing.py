@@ -1,22 +1,25 @@
-"""Send every httpx and httpx2 client in the process through the active cassette.
+"""Send every httpx, httpx2, aiohttp and requests client in the process through the cassette.
 
 httpx: through respx's public API (`respx.MockRouter`, using its "httpx" mocker, which
 reaches every client however it was built, an SDK's included). Our router answers all
 requests itself, telling sync from async by which of its two handlers respx calls.
 httpx2 (respx does not support it): the equivalent patch of httpx2's own network
 transports, `HTTPTransport.handle_request` and `AsyncHTTPTransport.handle_async_request`.
-Both are undone when the test ends, whether it passed or failed.
+aiohttp and requests (where installed): see _aiohttp_face and _requests_face.
+All are undone when the test ends, whether it passed or failed.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import importlib.util
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import respx
 
+from ._answer import Answerer
 from ._faces import HTTPX, HTTPX2, Face
 from ._session import ActiveCassette
 
@@ -83,9 +86,26 @@ def _httpx2_patched(cassette: ActiveCassette, face: Face) -> Iterator[None]:
 
 @contextlib.contextmanager
 def routed(cassette: ActiveCassette) -> Iterator[None]:
-    """While active, every httpx / httpx2 request goes to `cassette`."""
+    """While active, every httpx / httpx2 / aiohttp / requests request goes to `cassette`."""
     with contextlib.ExitStack() as stack:
         stack.enter_context(_CassetteRouter(cassette))
         if HTTPX2 is not None:
             stack.enter_context(_httpx2_patched(cassette, HTTPX2))
+        for route in _more_clients():
+            stack.enter_context(route(cassette.answerer))
         yield
+
+
+def _more_clients() -> list[Callable[[Answerer], contextlib.AbstractContextManager[None]]]:
+    """aiohttp and requests, where installed (optional extras); imported here, on first use
+    by a test with a cassette, never at pytest start-up."""
+    routes: list[Callable[[Answerer], contextlib.AbstractContextManager[None]]] = []
+    if importlib.util.find_spec("requests") is not None:
+        from ._requests_face import routed_requests
+
+        routes.append(routed_requests)
+    if importlib.util.find_spec("aiohttp") is not None:
+        from ._aiohttp_face import routed_aiohttp
+
+        routes.append(routed_aiohttp)
+    return routes

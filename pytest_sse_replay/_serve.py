@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ._answer import local_servers
 from ._cassette import Cassette, RecordedRequest, StrPath
 from ._matching import NoRecording
 from ._plan import (
@@ -478,11 +479,13 @@ class ReplayServer:
             target=self.serve_forever, name=f"sse-replay-serve-{self.port}", daemon=True
         )
         self._thread.start()
+        local_servers.add(self.url)  # in-process routing leaves requests to it alone
         return self.url
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, end open streams (stalled ones included), close the socket."""
         self.stopping.set()
+        local_servers.discard(self.url)
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ._answer import Answerer
 from ._cassette import Cassette, Interaction
 from ._config import CassetteSettings, RecordMode
 from ._event import Event
@@ -94,6 +95,15 @@ class ActiveCassette:
         self.new = Cassette(path=self.path)
         self._saved = 0  # how many of self.new.interactions are on disk
         self._recorders: dict[tuple[str, bool], RecordingTransport] = {}
+        # aiohttp and requests walk plans themselves: they ask this instead.
+        self.answerer = Answerer(
+            self.replay if self.replays else None,
+            self.new if self.records else None,
+            on_event=self._delivered,
+            on_miss=self._missed,
+            network=recording,
+            on_record=self._heard,
+        )
 
     def __repr__(self) -> str:
         return f"<ActiveCassette {self.path} mode={self.mode.value}>"

@@ -9,6 +9,8 @@ from hypothesis import settings
 
 # Import the plugin's lazily loaded modules here, in the outer session: CPython 3.11 can
 # fail compiling a module first imported deep inside a nested (pytester) pytest run.
+import pytest_sse_replay._aiohttp_face
+import pytest_sse_replay._requests_face
 import pytest_sse_replay._routing  # noqa: F401
 from pytest_sse_replay._server import run_server
 

@@ -22,6 +22,10 @@ ROWS = {
     "recording throughput (b), local server": 1,
     "plugin overhead, pytest wall time": 1,
     "peak memory, replay (c)": 2,
+    "replay speed 0, requests vs responses": 2,
+    "replay speed 0, aiohttp vs aioresponses": 2,
+    "recording, time to first chunk, requests": 1,
+    "recording, time to first chunk, aiohttp": 1,
 }
 
 
