@@ -28,12 +28,20 @@ __all__ = [
 ]
 
 from ._options import (
+    EXPIRED_ACTIONS,
     INI_DIR,
+    INI_DRIFT,
+    INI_INCOMPLETE,
+    INI_MAX_AGE,
     INI_MODE,
+    INI_RECORD_ON_ERROR,
     INI_REDACT_HEADERS,
     INI_REDACT_QUERY,
     INI_SPEED,
+    INI_TERMINAL,
+    INI_VERIFY_TIMING,
     MARKER,
+    OPT_EXPIRED,
     OPT_RECORD,
     OPT_SPEED,
 )
@@ -44,6 +52,7 @@ class RecordMode(str, enum.Enum):
     ONCE = "once"  # record cassettes that do not exist yet; replay the others
     NEW = "new"  # replay what matches; record and append what does not
     ALL = "all"  # record everything afresh
+    VERIFY = "verify"  # everything live, nothing written; compared with the cassette
 
     @classmethod
     def parse(cls, value: str, where: str) -> RecordMode:
@@ -81,6 +90,7 @@ class MarkerOptions:
         match_on: Sequence[str] | None = None,
         redact_headers: Sequence[str] = (),
         redact_query: Sequence[str] = (),
+        terminal: str | None = None,
     ) -> None:
         if name is not None and not isinstance(name, str | Path):
             raise TypeError(f"sse_cassette: name must be a string, got {name!r}")
@@ -101,6 +111,7 @@ class MarkerOptions:
             raise TypeError(f"sse_cassette: {exc}") from None
         self.redact_headers = _names(redact_headers, "redact_headers")
         self.redact_query = _names(redact_query, "redact_query")
+        self.terminal = None if terminal is None else _pattern(terminal, "terminal")
 
     @classmethod
     def from_marker(cls, marker: pytest.Mark) -> MarkerOptions:
@@ -110,6 +121,16 @@ class MarkerOptions:
         except TypeError as exc:
             message = str(exc).replace("MarkerOptions.__init__()", "sse_cassette()")
             raise TypeError(f"@pytest.mark.{MARKER}: {message}") from None
+
+
+def _pattern(value: object, where: str) -> str:
+    from ._eventlog import compile_pattern
+
+    try:
+        compile_pattern(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"sse_cassette: {where}: {exc}") from None
+    return str(value)
 
 
 def _names(value: Sequence[str] | str, what: str) -> tuple[str, ...]:
@@ -130,6 +151,14 @@ class CassetteSettings:
     faults: tuple[Fault, ...]
     match_on: tuple[str, ...]
     redaction: Redaction
+    # Trust in recordings (see _drift.py and _provenance.py).
+    terminal: str | None = None
+    incomplete: str = "fail"
+    record_on_error: bool = False
+    drift: str = "fail"
+    verify_timing: float = 3.0
+    max_age: float | None = None
+    expired: str = "warn"
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]=+,@]+")
@@ -187,6 +216,11 @@ def resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSettin
     for opt in options:
         redaction = redaction.extend(opt.redact_headers, opt.redact_query)
 
+    trust = trust_settings(config)
+    marker_terminal = next((o.terminal for o in options if o.terminal is not None), None)
+    if marker_terminal is not None:
+        trust["terminal"] = marker_terminal
+
     return CassetteSettings(
         paths=paths,
         mode=mode,
@@ -194,7 +228,44 @@ def resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSettin
         faults=tuple(f for o in options for f in o.faults),
         match_on=tuple(dict.fromkeys(m for o in options for m in o.match_on)),
         redaction=redaction,
+        **trust,
     )
+
+
+def trust_settings(config: pytest.Config) -> dict[str, Any]:
+    """The ini and command-line settings of completeness, drift and expiry, checked; a bad
+    value is a usage error naming the setting."""
+    from ._drift import parse_choice
+    from ._provenance import parse_age
+    from ._structure import parse_timing
+
+    try:
+        terminal = str(config.getini(INI_TERMINAL) or "").strip() or None
+        if terminal is not None:
+            _pattern(terminal, f"ini {INI_TERMINAL}")
+        on_error = str(config.getini(INI_RECORD_ON_ERROR) or "false").strip().lower()
+        if on_error not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"ini {INI_RECORD_ON_ERROR}: expected true or false, got {on_error!r}")
+        max_age = str(config.getini(INI_MAX_AGE) or "").strip()
+        return {
+            "terminal": terminal,
+            "incomplete": parse_choice(
+                config.getini(INI_INCOMPLETE) or "fail", f"ini {INI_INCOMPLETE}", ("fail", "warn")
+            ),
+            "record_on_error": on_error in ("true", "1", "yes"),
+            "drift": parse_choice(
+                config.getini(INI_DRIFT) or "fail", f"ini {INI_DRIFT}", ("fail", "warn")
+            ),
+            "verify_timing": parse_timing(
+                config.getini(INI_VERIFY_TIMING) or "3", f"ini {INI_VERIFY_TIMING}"
+            ),
+            "max_age": parse_age(max_age, f"ini {INI_MAX_AGE}") if max_age else None,
+            "expired": parse_choice(
+                config.getoption(OPT_EXPIRED) or "warn", "--sse-expired", EXPIRED_ACTIONS
+            ),
+        }
+    except (TypeError, ValueError) as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _ini_list(config: pytest.Config, name: str) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import filelock
 
+from . import _drift, _provenance
 from ._cassette import Cassette, Interaction
 from ._config import CassetteSettings, RecordMode
 from ._event import Event
@@ -48,18 +49,30 @@ class ActiveCassette:
         self.misses: list[str] = []
         self._run_started = run_started
         self._lock = threading.Lock()
+        # Trust checks: `problems` fail the test when it ends, `warnings` are only reported;
+        # `failed` is set by the plugin when the test failed (see save()).
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+        self.failed = False
+        self.incomplete = 0
+        self.expired = False
+        self._versions: dict[str, str] = {}
+        self._clients: set[str] = set()
 
         self.existed = self.path.exists()
+        if self.existed and self.mode not in (RecordMode.ALL, RecordMode.VERIFY):
+            self._check_age()
         loaded: list[Interaction] = []
         if self.mode is not RecordMode.ALL:
             for path in settings.paths:
                 if path.exists():
                     loaded.extend(Cassette.load(path).interactions)
         self._loaded = loaded
+        self.verifies = self.mode is RecordMode.VERIFY
         self.replays = self.mode in (RecordMode.NONE, RecordMode.NEW) or (
             self.mode is RecordMode.ONCE and self.existed
         )
-        self.records = self.mode in (RecordMode.NEW, RecordMode.ALL) or (
+        self.records = self.mode in (RecordMode.NEW, RecordMode.ALL, RecordMode.VERIFY) or (
             self.mode is RecordMode.ONCE and not self.existed
         )
         self.replay = ReplayTransport(
@@ -93,10 +106,51 @@ class ActiveCassette:
     def _delivered(self, event: Event) -> None:
         self.events.append(event)
 
+    def _check_age(self) -> None:
+        """Expiry (`sse_max_age`, `--sse-expired`) and SDK majors of the cassettes replayed."""
+        settings = self.settings
+        for path in settings.paths:
+            if not path.exists():
+                continue
+            cassette = Cassette.load(path)
+            changes = _provenance.major_changes(cassette.recorded_with)
+            if changes:
+                self.warnings.append(
+                    f"cassette {path} was recorded under another major version: "
+                    f"{', '.join(changes)} ({self.test})"
+                )
+            age = _provenance.expired_by(cassette.recorded_at, settings.max_age, _provenance.now())
+            if age is None:
+                continue
+            self.expired = True
+            if settings.expired == "record" and path == self.path:
+                self.mode = RecordMode.ALL  # re-recorded afresh, as --sse-record=all would
+                self.warnings.append(f"cassette {path} expired ({age}): re-recorded ({self.test})")
+                continue
+            message = (
+                f"cassette {path} is older than sse_max_age ({age})\n"
+                f"re-record it with: pytest --sse-record=all {self.test}"
+            )
+            (self.problems if settings.expired == "fail" else self.warnings).append(message)
+
     # -- routing: called by the interceptors for every httpx / httpx2 request ----------------
+
+    def _note_versions(self, face: Face) -> None:
+        # What the cassette will say it was recorded with: the client library once, and the
+        # package (an SDK) whose code made each request.
+        if self.verifies:
+            return
+        if face.name not in self._clients:
+            self._clients.add(face.name)
+            self._versions.update(_provenance.versions_for(face.name))
+        sdk = _provenance.calling_distribution()
+        if sdk is not None:
+            self._versions[sdk[0]] = sdk[1]
 
     def handle(self, face: Face, request: Any, network: Any, *, is_async: bool) -> Any:
         """Answer from the cassette, or record through `network` (sync)."""
+        if self.records:
+            self._note_versions(face)
         if self.replays:
             try:
                 return self.replay.handle_request(request)
@@ -105,6 +159,8 @@ class ActiveCassette:
         return self._recorder(face, network, is_async=False).handle_request(request)
 
     async def ahandle(self, face: Face, request: Any, network: Any) -> Any:
+        if self.records:
+            self._note_versions(face)
         if self.replays:
             try:
                 return await self.replay.handle_async_request(request)
@@ -132,18 +188,56 @@ class ActiveCassette:
     def _recorder(self, face: Face, network: Any, *, is_async: bool) -> RecordingTransport:
         if network is not None:
             # The client's own transport (httpx2): its settings (proxies, TLS) apply.
-            return RecordingTransport(self.new, network, on_event=self._delivered)
+            return RecordingTransport(
+                self.new, network, on_event=self._delivered, on_done=self._recorded
+            )
         key = (face.name, is_async)
         with self._lock:
             recorder = self._recorders.get(key)
             if recorder is None:  # one per library and face, so connections are pooled
                 recorder = RecordingTransport(
-                    self.new, on_event=self._delivered, keepalive=not is_async
+                    self.new,
+                    on_event=self._delivered,
+                    on_done=self._recorded,
+                    keepalive=not is_async,
                 )
                 self._recorders[key] = recorder
             return recorder
 
+    def _recorded(self, interaction: Interaction) -> None:
+        # A broken recording is reported when it is made, not when a replay misleads.
+        if self.verifies:
+            return
+        problem = _drift.incompleteness(interaction, self.settings.terminal)
+        if problem is None:
+            return
+        request = interaction.request
+        message = (
+            f"incomplete recording in cassette {self.path}: {request.method} {request.url}: "
+            f"{problem}"
+        )
+        if self.settings.terminal is not None:
+            message += f" (terminal {self.settings.terminal!r})"
+        with self._lock:
+            self.incomplete += 1
+            if self.settings.incomplete == "fail":
+                self.problems.append(message)
+            else:
+                self.warnings.append(message)
+
     # -- the end of the test -----------------------------------------------------------------
+
+    def verify(self) -> _drift.Verdict:
+        """The live streams of this test compared with the cassette (`--sse-record=verify`)."""
+        live = Cassette(list(self.new.interactions))
+        # Reports are printed: the live run is redacted as a saved cassette would be.
+        self.settings.redaction.apply(live)
+        return _drift.verify(
+            self._loaded,
+            live.interactions,
+            match_on=self.settings.match_on,
+            timing=self.settings.verify_timing,
+        )
 
     def close(self) -> None:
         for (_, is_async), recorder in self._recorders.items():
@@ -152,8 +246,11 @@ class ActiveCassette:
 
     def save(self) -> Path | None:
         """Write what was recorded, redacted, atomically and under a lock (pytest-xdist)."""
-        if not self.new.interactions:
+        if not self.new.interactions or self.verifies:
             return None
+        if self.failed and not self.settings.record_on_error:
+            return None  # a failed test's recording is not trusted (ini sse_record_on_error)
+        recorded_at = _provenance.now()
         with _lock_for(self.path):
             # Afresh ("all", or "once" on a missing file) means: replace what an earlier run
             # left. What another test or xdist worker wrote during this run is kept.
@@ -162,8 +259,12 @@ class ActiveCassette:
             ):
                 cassette = Cassette.load(self.path)
                 cassette.interactions.extend(self.new.interactions)
+                # As old as its oldest recording: recorded_at stays, versions are merged.
+                cassette.recorded_at = cassette.recorded_at or recorded_at
             else:
                 cassette = Cassette(list(self.new.interactions), path=self.path)
+                cassette.recorded_at = recorded_at
+            cassette.recorded_with.update(self._versions)
             self.settings.redaction.apply(cassette)
             return cassette.save(self.path)
 

@@ -13,21 +13,31 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._options import (
+    EXPIRED_ACTIONS,
     INI_DIR,
+    INI_DRIFT,
+    INI_INCOMPLETE,
+    INI_MAX_AGE,
     INI_MODE,
+    INI_RECORD_ON_ERROR,
     INI_REDACT_HEADERS,
     INI_REDACT_QUERY,
     INI_SPEED,
+    INI_TERMINAL,
+    INI_VERIFY_TIMING,
     MARKER,
+    OPT_EXPIRED,
     OPT_RECORD,
     OPT_SPEED,
     RECORD_MODES,
 )
 
 if TYPE_CHECKING:
+    from ._drift import DriftTally
     from ._session import ActiveCassette
 
 _ACTIVE = pytest.StashKey["ActiveCassette"]()
+_TALLY = pytest.StashKey["DriftTally"]()
 _RUN_STARTED = pytest.StashKey[float]()
 
 DOCS = "docs/plugin.md"
@@ -45,7 +55,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="MODE",
         help="record SSE cassettes: none (replay only, the default), once (a bare "
         "--sse-record: record cassettes that do not exist), new (record what has no "
-        "recording), all (record everything afresh). Overrides ini sse_record_mode.",
+        "recording), all (record everything afresh), verify (every request live, nothing "
+        "written, each stream compared with its cassette by structure). Overrides ini "
+        "sse_record_mode.",
+    )
+    group.addoption(
+        "--sse-expired",
+        dest=OPT_EXPIRED,
+        default=None,
+        choices=EXPIRED_ACTIONS,
+        metavar="ACTION",
+        help="what a cassette older than ini sse_max_age does: warn (the default), fail the "
+        "test, or record (re-record it as --sse-record=all would).",
     )
     group.addoption(
         "--sse-speed",
@@ -66,14 +87,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         INI_REDACT_QUERY, "more query parameters whose values never reach a cassette", type="args"
     )
+    parser.addini(
+        INI_TERMINAL, "pattern of the event that must end every recorded event stream", default=""
+    )
+    parser.addini(
+        INI_INCOMPLETE,
+        "fail or warn: a recorded stream that is empty, broke or lacks its terminal event",
+        default="fail",
+    )
+    parser.addini(
+        INI_RECORD_ON_ERROR, "true: save the recording of a test that failed", default="false"
+    )
+    parser.addini(INI_DRIFT, "fail or warn: a cassette that drifted under verify", default="fail")
+    parser.addini(
+        INI_VERIFY_TIMING,
+        "factor within which verify's live timing may differ from the cassette's (warnings)",
+        default="3",
+    )
+    parser.addini(INI_MAX_AGE, "age past which a cassette is expired: 90d, 12w, 36h", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(name=None, *, speed=None, faults=(), match_on=None, redact_headers=(), "
-        "redact_query=()): answer every httpx/httpx2 request in this test from the SSE "
-        "cassette `name` (default: derived from the test), or record it with --sse-record. "
+        "redact_query=(), terminal=None): answer every httpx/httpx2 request in this test from "
+        "the SSE cassette `name` (default: derived from the test), or record it with --sse-record. "
         f"See {DOCS}.",
     )
     config.stash[_RUN_STARTED] = time.time()
@@ -87,6 +126,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if speed is not None:
         parse_speed(speed, "--sse-speed")
     parse_speed(config.getini(INI_SPEED) or "0", f"ini {INI_SPEED}")
+    from ._config import trust_settings
+    from ._drift import DriftTally
+
+    trust_settings(config)
+    config.stash[_TALLY] = DriftTally()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -162,13 +206,65 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     try:
         result = yield
     except Exception as exc:
+        active.failed = True
         # A missing recording: the message says all there is to say; a traceback through
         # httpx and respx internals would only bury it.
         if not (active.misses and type(exc).__name__ == "NoRecording"):
+            _account(item, active)
             raise
         result = None
     # Also when the test passed: code under test may have swallowed a missing recording,
     # and that is still a failure, with the message it would have seen.
     if active.misses:
+        active.failed = True
         pytest.fail("\n\n".join(active.misses), pytrace=False)
+    problems = _account(item, active)
+    if problems:
+        active.failed = True
+        pytest.fail("\n\n".join(problems), pytrace=False)
     return result
+
+
+def _account(item: pytest.Item, active: ActiveCassette) -> list[str]:
+    """Tally this test's trust checks; the problems that fail it."""
+    from ._drift import DriftTally
+
+    tally: DriftTally = item.config.stash.setdefault(_TALLY, DriftTally())
+    problems = list(active.problems)
+    tally.warnings.extend(active.warnings)
+    tally.expired += active.expired
+    tally.incomplete += active.incomplete
+    if active.verifies:
+        tally.verified += 1
+        verdict = active.verify()
+        tally.warnings.extend(f"{line} ({item.nodeid})" for line in verdict.warnings)
+        if verdict.drifted:
+            tally.drifted += 1
+            report = "\n".join(
+                [f"cassette {active.path} drifted from the live service ({item.nodeid}):"]
+                + [f"  {line}" for line in verdict.drift]
+            )
+            if active.settings.drift == "fail":
+                problems.append(report)
+                # The differences are in the test's failure; the summary only points there.
+                report = f"cassette {active.path} drifted: see the failure of {item.nodeid}"
+            tally.reports.append(report)
+    return problems
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    tally = config.stash.get(_TALLY, None)
+    if tally is None:
+        return
+    if tally.verified:
+        terminalreporter.section("sse-replay verify")
+        for report in tally.reports:
+            terminalreporter.write_line(report)
+        terminalreporter.write_line(
+            f"verified {tally.verified} cassette{'' if tally.verified == 1 else 's'} against "
+            f"the live service: {tally.drifted} drifted"
+        )
+    if tally.warnings:
+        terminalreporter.section("sse-replay warnings")
+        for line in tally.warnings:
+            terminalreporter.write_line(line)

@@ -1,0 +1,130 @@
+"""Trust in recordings: drift against the live service (`--sse-record=verify`), complete
+recordings (`terminal`), and the per-run tallies the plugin reports at the end.
+
+I/O-free: the active cassette hands in recorded and live interactions, and gets back
+readable lines; the plugin decides whether they fail the test or only warn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ._cassette import Interaction
+from ._eventlog import compile_pattern
+from ._matching import Matcher, NoRecording
+from ._structure import Structure, compare
+
+__all__ = ["DriftTally", "Verdict", "incompleteness", "parse_choice", "verify"]
+
+Action = Literal["fail", "warn"]
+
+
+@dataclass
+class DriftTally:
+    """What this run's trust checks found, kept in `config.stash` for the end of the run.
+
+    `verified`: cassettes compared with the live service (`--sse-record=verify`); `drifted`:
+    those of them whose live streams differ in structure; `expired`: cassettes older than
+    `sse_max_age`; `incomplete`: recorded streams that were empty, broke or lacked their
+    terminal event. `reports` are the drifted cassettes' differences, `warnings` everything
+    else worth a line (timing, expiry, incomplete recordings that only warn, SDK majors).
+    """
+
+    verified: int = 0
+    drifted: int = 0
+    expired: int = 0
+    incomplete: int = 0
+    reports: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    """The comparison of one cassette with the live run: `drift` lines (each a difference,
+    under a heading per interaction) and `warnings` (timing)."""
+
+    drift: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.drift)
+
+
+def parse_choice(value: str, where: str, choices: Sequence[str]) -> str:
+    """`value` when it is one of `choices` (any case); ValueError naming `where` if not."""
+    text = value.strip().lower()
+    if text not in choices:
+        raise ValueError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
+    return text
+
+
+def _label(interaction: Interaction, index: int, which: str) -> str:
+    return f"{which} #{index} {interaction.request.method} {interaction.request.url}"
+
+
+def verify(
+    recorded: Sequence[Interaction],
+    live: Sequence[Interaction],
+    *,
+    match_on: Sequence[str] = (),
+    timing: float | None = 3.0,
+) -> Verdict:
+    """Pair each live interaction with the recording replay would have answered it from,
+    and compare their structures; unpaired ones on either side are drift too."""
+    verdict = Verdict()
+    matcher = Matcher(recorded, match_on)
+    used: set[int] = set()
+    for n, interaction in enumerate(live):
+        try:
+            index = matcher.find(interaction.request)
+        except NoRecording:
+            verdict.drift.append(f"{_label(interaction, n, 'live')}: no recording answers it")
+            continue
+        used.add(index)
+        differences = compare(
+            Structure.of(recorded[index]), Structure.of(interaction), timing=timing
+        )
+        heading = _label(recorded[index], index, "recorded")
+        drift = [str(d) for d in differences if d.level == "drift"]
+        if drift:
+            verdict.drift.append(heading)
+            verdict.drift.extend(f"  {line}" for line in drift)
+        verdict.warnings.extend(f"{heading}: {d}" for d in differences if d.level == "warning")
+    for index, interaction in enumerate(recorded):
+        if index not in used:
+            verdict.drift.append(
+                f"{_label(interaction, index, 'recorded')}: not requested by the live run"
+            )
+    return verdict
+
+
+def incompleteness(interaction: Interaction, terminal: str | None) -> str | None:
+    """What is wrong with a recorded event stream (empty, broke, no terminal event), or None.
+
+    Responses that are not event streams are never incomplete.
+    """
+    response = interaction.response
+    if not response.is_event_stream:
+        return None
+    end = response.end
+    if end.kind == "error":
+        detail = f"{end.error}: {end.message}" if end.message else end.error
+        return f"the stream broke ({detail})"
+    if not response.body:
+        return "the event stream is empty (no bytes at all)"
+    events = response.events()
+    if not events:
+        return "the event stream has no events"
+    if terminal is not None and not compile_pattern(terminal)(events[-1].name):
+        if end.kind == "client_closed":
+            how = "the client closed it"
+        else:
+            how = "the server ended it"
+        return (
+            f"no terminal event: the last of {len(events)} events is {events[-1].name!r}, "
+            f"not {terminal!r} ({how})"
+        )
+    return None
