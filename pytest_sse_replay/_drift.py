@@ -8,8 +8,8 @@ readable lines; the plugin decides whether they fail the test or only warn.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 from ._cassette import Interaction
 from ._eventlog import compile_pattern
@@ -38,6 +38,20 @@ class DriftTally:
     incomplete: int = 0
     reports: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, as a pytest-xdist worker sends it to the controller."""
+        return asdict(self)
+
+    def add(self, other: DriftTally | dict[str, Any]) -> None:
+        """Add another tally (or its `as_dict()`) to this one."""
+        data = other.as_dict() if isinstance(other, DriftTally) else other
+        self.verified += int(data.get("verified", 0))
+        self.drifted += int(data.get("drifted", 0))
+        self.expired += int(data.get("expired", 0))
+        self.incomplete += int(data.get("incomplete", 0))
+        self.reports.extend(map(str, data.get("reports", ())))
+        self.warnings.extend(map(str, data.get("warnings", ())))
 
 
 @dataclass

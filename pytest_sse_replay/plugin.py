@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from ._session import ActiveCassette
 
 _ACTIVE = pytest.StashKey["ActiveCassette"]()
-_TALLY = pytest.StashKey["DriftTally"]()
+_TALLY: pytest.StashKey[DriftTally] = pytest.StashKey()
+_TALLY_PROPERTY = "sse-replay-tally"
 _RUN_STARTED = pytest.StashKey[float]()
 
 DOCS = "docs/plugin.md"
@@ -131,6 +132,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     trust_settings(config)
     config.stash[_TALLY] = DriftTally()
+    if not hasattr(config, "workerinput"):  # not a pytest-xdist worker
+        config.pluginmanager.register(_WorkerTallies(config), "sse-replay-worker-tallies")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -229,7 +232,7 @@ def _account(item: pytest.Item, active: ActiveCassette) -> list[str]:
     """Tally this test's trust checks; the problems that fail it."""
     from ._drift import DriftTally
 
-    tally: DriftTally = item.config.stash.setdefault(_TALLY, DriftTally())
+    tally = DriftTally()
     problems = list(active.problems)
     tally.warnings.extend(active.warnings)
     tally.expired += active.expired
@@ -249,7 +252,26 @@ def _account(item: pytest.Item, active: ActiveCassette) -> list[str]:
                 # The differences are in the test's failure; the summary only points there.
                 report = f"cassette {active.path} drifted: see the failure of {item.nodeid}"
             tally.reports.append(report)
+    if hasattr(item.config, "workerinput"):
+        # A pytest-xdist worker: the tally travels to the controller with the test's report.
+        item.user_properties.append((_TALLY_PROPERTY, tally.as_dict()))
+    else:
+        item.config.stash.setdefault(_TALLY, DriftTally()).add(tally)
     return problems
+
+
+class _WorkerTallies:
+    """On the pytest-xdist controller: adds what the workers tallied, test by test."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":  # every phase's report carries the test's properties
+            return
+        for name, value in report.user_properties:
+            if name == _TALLY_PROPERTY and isinstance(value, dict):
+                self.config.stash[_TALLY].add(value)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -404,3 +404,22 @@ def test_the_calling_sdk_is_recorded_and_a_new_major_is_reported(
             "fakesdk 1.9.0 -> 2.3.0 (test_user.py::test_stream)",
         ]
     )
+
+
+def test_the_verify_report_reaches_the_summary_from_xdist_workers(
+    pytester: pytest.Pytester, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under pytest-xdist the workers' tallies and reports are summed up by the controller."""
+    record(pytester, live_server)
+    pytester.makeini("[pytest]\nsse_drift = warn\n")
+    monkeypatch.setenv("SHAPE", "retyped")
+    result = pytester.runpytest("-p", "xdist.plugin", "-n", "2", "--sse-record=verify")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*sse-replay verify*",
+            "cassette *test_stream.yaml drifted from the live service*",
+            "*keys: data of token: index: number -> string",
+            "verified 1 cassette * 1 drifted",
+        ]
+    )
