@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +61,13 @@ class ActiveCassette:
         self._clients: set[str] = set()
 
         self.existed = self.path.exists()
-        if self.existed and self.mode not in (RecordMode.ALL, RecordMode.VERIFY):
-            self._check_age()
         loaded: list[Interaction] = []
         if self.mode is not RecordMode.ALL:
-            for path in settings.paths:
-                if path.exists():
-                    loaded.extend(Cassette.load(path).interactions)
+            cassettes = [Cassette.load(path) for path in settings.paths if path.exists()]
+            # An expired cassette under --sse-expired=record is recorded afresh, as in "all".
+            rerecord = self.mode is not RecordMode.VERIFY and self._check_age(cassettes)
+            if not rerecord:
+                loaded = [interaction for c in cassettes for interaction in c.interactions]
         self._loaded = loaded
         self.verifies = self.mode is RecordMode.VERIFY
         self.replays = self.mode in (RecordMode.NONE, RecordMode.NEW) or (
@@ -106,13 +107,13 @@ class ActiveCassette:
     def _delivered(self, event: Event) -> None:
         self.events.append(event)
 
-    def _check_age(self) -> None:
-        """Expiry (`sse_max_age`, `--sse-expired`) and SDK majors of the cassettes replayed."""
+    def _check_age(self, cassettes: list[Cassette]) -> bool:
+        """Expiry (`sse_max_age`, `--sse-expired`) and SDK majors of the cassettes replayed;
+        True when this cassette is to be re-recorded (the mode is then "all")."""
         settings = self.settings
-        for path in settings.paths:
-            if not path.exists():
-                continue
-            cassette = Cassette.load(path)
+        rerecord = False
+        for cassette in cassettes:
+            path = cassette.path
             changes = _provenance.major_changes(cassette.recorded_with)
             if changes:
                 self.warnings.append(
@@ -124,7 +125,8 @@ class ActiveCassette:
                 continue
             self.expired = True
             if settings.expired == "record" and path == self.path:
-                self.mode = RecordMode.ALL  # re-recorded afresh, as --sse-record=all would
+                self.mode = RecordMode.ALL
+                rerecord = True
                 self.warnings.append(f"cassette {path} expired ({age}): re-recorded ({self.test})")
                 continue
             message = (
@@ -132,6 +134,7 @@ class ActiveCassette:
                 f"re-record it with: pytest --sse-record=all {self.test}"
             )
             (self.problems if settings.expired == "fail" else self.warnings).append(message)
+        return rerecord
 
     # -- routing: called by the interceptors for every httpx / httpx2 request ----------------
 
@@ -188,53 +191,53 @@ class ActiveCassette:
     def _recorder(self, face: Face, network: Any, *, is_async: bool) -> RecordingTransport:
         if network is not None:
             # The client's own transport (httpx2): its settings (proxies, TLS) apply.
-            return RecordingTransport(
-                self.new, network, on_event=self._delivered, on_done=self._recorded
-            )
+            return RecordingTransport(self.new, network, on_event=self._delivered)
         key = (face.name, is_async)
         with self._lock:
             recorder = self._recorders.get(key)
             if recorder is None:  # one per library and face, so connections are pooled
                 recorder = RecordingTransport(
-                    self.new,
-                    on_event=self._delivered,
-                    on_done=self._recorded,
-                    keepalive=not is_async,
+                    self.new, on_event=self._delivered, keepalive=not is_async
                 )
                 self._recorders[key] = recorder
             return recorder
 
-    def _recorded(self, interaction: Interaction) -> None:
-        # A broken recording is reported when it is made, not when a replay misleads.
-        if self.verifies:
-            return
-        problem = _drift.incompleteness(interaction, self.settings.terminal)
-        if problem is None:
-            return
-        request = interaction.request
-        message = (
-            f"incomplete recording in cassette {self.path}: {request.method} {request.url}: "
-            f"{problem}"
-        )
-        if self.settings.terminal is not None:
-            message += f" (terminal {self.settings.terminal!r})"
-        with self._lock:
-            self.incomplete += 1
-            if self.settings.incomplete == "fail":
-                self.problems.append(message)
-            else:
-                self.warnings.append(message)
-
     # -- the end of the test -----------------------------------------------------------------
+
+    def _redacted(self) -> list[Interaction]:
+        # What is printed about the recordings is redacted as a saved cassette would be; the
+        # recordings themselves stay as they are until save() redacts them.
+        copies = Cassette(
+            [Interaction(replace(i.request), replace(i.response)) for i in self.new.interactions]
+        )
+        self.settings.redaction.apply(copies)
+        return copies.interactions
+
+    def check_recordings(self) -> None:
+        """Each event stream recorded in this test: empty, broke, or without its terminal
+        event is a problem (ini `sse_incomplete = fail`) or a warning (`warn`)."""
+        if not self.records or self.verifies or not self.new.interactions:
+            return
+        terminal = self.settings.terminal
+        for interaction in self._redacted():
+            problem = _drift.incompleteness(interaction, terminal)
+            if problem is None:
+                continue
+            request = interaction.request
+            message = (
+                f"incomplete recording in cassette {self.path}: {request.method} {request.url}: "
+                f"{problem}"
+            )
+            if terminal is not None:
+                message += f" (terminal {terminal!r})"
+            self.incomplete += 1
+            (self.problems if self.settings.incomplete == "fail" else self.warnings).append(message)
 
     def verify(self) -> _drift.Verdict:
         """The live streams of this test compared with the cassette (`--sse-record=verify`)."""
-        live = Cassette(list(self.new.interactions))
-        # Reports are printed: the live run is redacted as a saved cassette would be.
-        self.settings.redaction.apply(live)
         return _drift.verify(
             self._loaded,
-            live.interactions,
+            self._redacted(),
             match_on=self.settings.match_on,
             timing=self.settings.verify_timing,
         )

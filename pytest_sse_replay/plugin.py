@@ -233,6 +233,7 @@ def _account(item: pytest.Item, active: ActiveCassette) -> list[str]:
     from ._drift import DriftTally
 
     tally = DriftTally()
+    active.check_recordings()
     problems = list(active.problems)
     tally.warnings.extend(active.warnings)
     tally.expired += active.expired

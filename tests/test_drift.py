@@ -423,3 +423,41 @@ def test_the_verify_report_reaches_the_summary_from_xdist_workers(
             "verified 1 cassette * 1 drifted",
         ]
     )
+
+
+def test_trust_messages_never_show_a_secret(
+    pytester: pytest.Pytester, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Incomplete-recording and drift messages show URLs redacted, as a cassette holds them."""
+    secret = "sk-live-0123456789abcdef"
+    source = TOKENS_TEST.format(url=live_server, marker="").replace(
+        "/tokens", f"/tokens?api_key={secret}"
+    )
+    pytester.makepyfile(test_user=textwrap.dedent(source))
+    monkeypatch.setenv("SHAPE", "empty")
+    result = pytester.runpytest("--sse-record=all")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["incomplete recording * GET */tokens?api_key=REDACTED: *"])
+    monkeypatch.delenv("SHAPE")
+    pytester.runpytest("--sse-record=all").assert_outcomes(passed=1)
+    monkeypatch.setenv("SHAPE", "renamed")
+    result = pytester.runpytest("--sse-record=verify")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*recorded #0 GET */tokens?api_key=REDACTED"])
+    assert secret not in result.stdout.str() + result.stderr.str()
+
+
+def test_help_lists_the_trust_options(pytester: pytest.Pytester) -> None:
+    """`pytest --help` shows verify, --sse-expired and every trust ini setting."""
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["*verify (every request live, nothing*"])
+    result.stdout.fnmatch_lines(["*--sse-expired*ACTION*"])
+    for name in (
+        "sse_terminal",
+        "sse_incomplete",
+        "sse_record_on_error",
+        "sse_drift",
+        "sse_verify_timing",
+        "sse_max_age",
+    ):
+        result.stdout.fnmatch_lines([f"*{name}*"])
