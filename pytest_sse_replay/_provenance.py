@@ -17,12 +17,17 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._cassette import Cassette
 
 __all__ = [
     "calling_distribution",
     "distribution_version",
     "expired_by",
     "major_changes",
+    "note",
     "now",
     "parse_age",
     "versions_for",
@@ -90,6 +95,20 @@ def versions_for(client: str) -> dict[str, str]:
     if version is not None:
         versions[client] = version
     return versions
+
+
+def note(cassette: Cassette, client: str) -> None:
+    """Called for each request recorded into `cassette` (from the recording transport): the
+    first sets `recorded_at`; the client library's version is noted once, and the calling
+    SDK's each time (a test may call several)."""
+    if cassette.recorded_at is None:
+        cassette.recorded_at = now()
+    versions = cassette.recorded_with
+    if client not in versions:
+        versions.update(versions_for(client))
+    sdk = calling_distribution()
+    if sdk is not None:
+        versions[sdk[0]] = sdk[1]
 
 
 _AGE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", re.IGNORECASE)

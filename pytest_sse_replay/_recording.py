@@ -34,6 +34,7 @@ from ._cassette import (
 from ._event import Event
 from ._faces import ChunkSink, Face, face_for
 from ._parser import SSEParser
+from ._provenance import note
 from ._redact import Redaction
 from ._replay import _Httpx2Transports
 
@@ -211,6 +212,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
     def handle_request(self, request: httpx2.Request) -> httpx2.Response: ...
     def handle_request(self, request: Any) -> Any:
         face = face_for(request)
+        note(self.cassette, face.name)  # when, and with what (docs/cassette-format.md)
         body = request.read()
         start = self.clock()
         response = self._transport(face, False).handle_request(request)
@@ -224,6 +226,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response: ...
     async def handle_async_request(self, request: Any) -> Any:
         face = face_for(request)
+        note(self.cassette, face.name)
         body = await request.aread()
         start = self.clock()
         response = await self._transport(face, True).handle_async_request(request)

@@ -57,8 +57,6 @@ class ActiveCassette:
         self.failed = False
         self.incomplete = 0
         self.expired = False
-        self._versions: dict[str, str] = {}
-        self._clients: set[str] = set()
 
         self.existed = self.path.exists()
         loaded: list[Interaction] = []
@@ -138,22 +136,8 @@ class ActiveCassette:
 
     # -- routing: called by the interceptors for every httpx / httpx2 request ----------------
 
-    def _note_versions(self, face: Face) -> None:
-        # What the cassette will say it was recorded with: the client library once, and the
-        # package (an SDK) whose code made each request.
-        if self.verifies:
-            return
-        if face.name not in self._clients:
-            self._clients.add(face.name)
-            self._versions.update(_provenance.versions_for(face.name))
-        sdk = _provenance.calling_distribution()
-        if sdk is not None:
-            self._versions[sdk[0]] = sdk[1]
-
     def handle(self, face: Face, request: Any, network: Any, *, is_async: bool) -> Any:
         """Answer from the cassette, or record through `network` (sync)."""
-        if self.records:
-            self._note_versions(face)
         if self.replays:
             try:
                 return self.replay.handle_request(request)
@@ -162,8 +146,6 @@ class ActiveCassette:
         return self._recorder(face, network, is_async=False).handle_request(request)
 
     async def ahandle(self, face: Face, request: Any, network: Any) -> Any:
-        if self.records:
-            self._note_versions(face)
         if self.replays:
             try:
                 return await self.replay.handle_async_request(request)
@@ -253,7 +235,7 @@ class ActiveCassette:
             return None
         if self.failed and not self.settings.record_on_error:
             return None  # a failed test's recording is not trusted (ini sse_record_on_error)
-        recorded_at = _provenance.now()
+        recorded_at = self.new.recorded_at or _provenance.now()
         with _lock_for(self.path):
             # Afresh ("all", or "once" on a missing file) means: replace what an earlier run
             # left. What another test or xdist worker wrote during this run is kept.
@@ -267,7 +249,7 @@ class ActiveCassette:
             else:
                 cassette = Cassette(list(self.new.interactions), path=self.path)
                 cassette.recorded_at = recorded_at
-            cassette.recorded_with.update(self._versions)
+            cassette.recorded_with.update(self.new.recorded_with)
             self.settings.redaction.apply(cassette)
             return cassette.save(self.path)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_sse_replay import Cassette, CassetteError
+from pytest_sse_replay import Cassette, CassetteError, RecordingTransport
 from pytest_sse_replay._provenance import (
     calling_distribution,
     expired_by,
@@ -16,6 +16,8 @@ from pytest_sse_replay._provenance import (
     parse_age,
     versions_for,
 )
+
+from .clients import Driver
 
 OLD_CASSETTE = """\
 version: 1
@@ -188,3 +190,20 @@ def test_versions_for_names_this_package_python_and_the_client() -> None:
     versions = versions_for("httpx")
     assert versions["httpx"] == httpx.__version__
     assert set(versions) == {"pytest-sse-replay", "python", "httpx"}
+
+
+def test_recording_transport_writes_provenance_for_each_client(
+    driver: Driver, live_server: str, tmp_path: Path
+) -> None:
+    """A RecordingTransport's cassette, saved without the plugin, says when and with what."""
+    import importlib.metadata
+
+    recorder = RecordingTransport()
+    before = datetime.now(UTC).replace(microsecond=0)
+    driver.stream(recorder, "GET", live_server + "/tokens")
+    loaded = Cassette.load(recorder.save(tmp_path / "c.yaml"))
+    assert loaded.recorded_at is not None
+    assert before <= loaded.recorded_at <= datetime.now(UTC)
+    client = driver.id.split("-")[0]
+    assert loaded.recorded_with[client] == importlib.metadata.version(client)
+    assert {"pytest-sse-replay", "python"} <= set(loaded.recorded_with)
