@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._cassette import Interaction
 from ._eventlog import compile_pattern
 from ._matching import Matcher, NoRecording
 from ._structure import Structure, compare
 
-__all__ = ["DriftTally", "Verdict", "incompleteness", "parse_choice", "verify"]
+if TYPE_CHECKING:
+    from ._session import ActiveCassette
+
+__all__ = [
+    "DriftTally",
+    "Verdict",
+    "account",
+    "incompleteness",
+    "parse_choice",
+    "verify",
+]
 
 Action = Literal["fail", "warn"]
 
@@ -52,6 +62,44 @@ class DriftTally:
         self.incomplete += int(data.get("incomplete", 0))
         self.reports.extend(map(str, data.get("reports", ())))
         self.warnings.extend(map(str, data.get("warnings", ())))
+
+    def sections(self) -> list[tuple[str, list[str]]]:
+        """The end-of-run report: (title, lines) for each section that has something."""
+        out = []
+        if self.verified:
+            plural = "" if self.verified == 1 else "s"
+            closing = f"verified {self.verified} cassette{plural} against the live service: "
+            out.append(("sse-replay verify", [*self.reports, f"{closing}{self.drifted} drifted"]))
+        if self.warnings:
+            out.append(("sse-replay warnings", list(self.warnings)))
+        return out
+
+
+def account(active: ActiveCassette, test: str) -> tuple[DriftTally, list[str]]:
+    """The trust checks of one test that used `active`: its tally, and the problems that
+    fail it (expired under `fail`, incomplete recordings, drift under `sse_drift = fail`)."""
+    tally = DriftTally()
+    active.check_recordings()
+    problems = list(active.problems)
+    tally.warnings.extend(active.warnings)
+    tally.expired += active.expired
+    tally.incomplete += active.incomplete
+    if active.verifies:
+        tally.verified += 1
+        verdict = active.verify()
+        tally.warnings.extend(f"{line} ({test})" for line in verdict.warnings)
+        if verdict.drifted:
+            tally.drifted += 1
+            report = "\n".join(
+                [f"cassette {active.path} drifted from the live service ({test}):"]
+                + [f"  {line}" for line in verdict.drift]
+            )
+            if active.settings.drift == "fail":
+                problems.append(report)
+                # The differences are in the test's failure; the summary only points there.
+                report = f"cassette {active.path} drifted: see the failure of {test}"
+            tally.reports.append(report)
+    return tally, problems
 
 
 @dataclass

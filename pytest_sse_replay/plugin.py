@@ -213,7 +213,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         # A missing recording: the message says all there is to say; a traceback through
         # httpx and respx internals would only bury it.
         if not (active.misses and type(exc).__name__ == "NoRecording"):
-            _account(item, active)
+            problems = _account(item, active)
+            if problems:  # e.g. the broken recording the test failed on: shown beside it
+                item.add_report_section("call", "sse-replay", "\n\n".join(problems))
             raise
         result = None
     # Also when the test passed: code under test may have swallowed a missing recording,
@@ -229,30 +231,10 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
 
 def _account(item: pytest.Item, active: ActiveCassette) -> list[str]:
-    """Tally this test's trust checks; the problems that fail it."""
-    from ._drift import DriftTally
+    """Tally this test's trust checks (kept for the end of the run); the problems that fail it."""
+    from ._drift import DriftTally, account
 
-    tally = DriftTally()
-    active.check_recordings()
-    problems = list(active.problems)
-    tally.warnings.extend(active.warnings)
-    tally.expired += active.expired
-    tally.incomplete += active.incomplete
-    if active.verifies:
-        tally.verified += 1
-        verdict = active.verify()
-        tally.warnings.extend(f"{line} ({item.nodeid})" for line in verdict.warnings)
-        if verdict.drifted:
-            tally.drifted += 1
-            report = "\n".join(
-                [f"cassette {active.path} drifted from the live service ({item.nodeid}):"]
-                + [f"  {line}" for line in verdict.drift]
-            )
-            if active.settings.drift == "fail":
-                problems.append(report)
-                # The differences are in the test's failure; the summary only points there.
-                report = f"cassette {active.path} drifted: see the failure of {item.nodeid}"
-            tally.reports.append(report)
+    tally, problems = account(active, item.nodeid)
     if hasattr(item.config, "workerinput"):
         # A pytest-xdist worker: the tally travels to the controller with the test's report.
         item.user_properties.append((_TALLY_PROPERTY, tally.as_dict()))
@@ -277,17 +259,7 @@ class _WorkerTallies:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     tally = config.stash.get(_TALLY, None)
-    if tally is None:
-        return
-    if tally.verified:
-        terminalreporter.section("sse-replay verify")
-        for report in tally.reports:
-            terminalreporter.write_line(report)
-        terminalreporter.write_line(
-            f"verified {tally.verified} cassette{'' if tally.verified == 1 else 's'} against "
-            f"the live service: {tally.drifted} drifted"
-        )
-    if tally.warnings:
-        terminalreporter.section("sse-replay warnings")
-        for line in tally.warnings:
+    for title, lines in tally.sections() if tally is not None else ():
+        terminalreporter.section(title)
+        for line in lines:
             terminalreporter.write_line(line)

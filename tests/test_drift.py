@@ -461,3 +461,23 @@ def test_help_lists_the_trust_options(pytester: pytest.Pytester) -> None:
         "sse_max_age",
     ):
         result.stdout.fnmatch_lines([f"*{name}*"])
+
+
+def test_an_incomplete_recording_is_shown_beside_the_failure_it_caused(
+    pytester: pytest.Pytester, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the test fails on its own (here on the empty body), the incomplete recording is
+    named in a section of its failure, and the cassette is not saved."""
+    source = TOKENS_TEST.format(url=live_server, marker="") + "    assert body, 'no body'\n"
+    pytester.makepyfile(test_user=textwrap.dedent(source))
+    monkeypatch.setenv("SHAPE", "empty")
+    result = pytester.runpytest("--sse-record=all")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*AssertionError: no body*",
+            "*Captured sse-replay call*",
+            "incomplete recording in cassette *: the event stream is empty (no bytes at all)",
+        ]
+    )
+    assert not cassette(pytester).exists()
