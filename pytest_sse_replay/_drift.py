@@ -35,30 +35,46 @@ Action = Literal["fail", "warn"]
 class DriftTally:
     """What this run's trust checks found, kept in `config.stash` for the end of the run.
 
-    `verified`: cassettes compared with the live service (`--sse-record=verify`); `drifted`:
-    those of them whose live streams differ in structure; `expired`: cassettes older than
-    `sse_max_age`; `incomplete`: recorded streams that were empty, broke or lacked their
-    terminal event. `reports` are the drifted cassettes' differences, `warnings` everything
-    else worth a line (timing, expiry, incomplete recordings that only warn, SDK majors).
+    Cassettes are counted once however many tests use them: `verified` is the number compared
+    with the live service (`--sse-record=verify`), `drifted` those of them whose live streams
+    differ in structure, `expired` those older than `sse_max_age`; `incomplete` counts
+    recorded streams that were empty, broke or lacked their terminal event. `reports` are the
+    drifted cassettes' differences, `warnings` every other line worth showing (timing,
+    expiry, incomplete recordings that only warn, SDK majors).
     """
 
-    verified: int = 0
-    drifted: int = 0
-    expired: int = 0
+    verified_paths: set[str] = field(default_factory=set)
+    drifted_paths: set[str] = field(default_factory=set)
+    expired_paths: set[str] = field(default_factory=set)
     incomplete: int = 0
     reports: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def verified(self) -> int:
+        return len(self.verified_paths)
+
+    @property
+    def drifted(self) -> int:
+        return len(self.drifted_paths)
+
+    @property
+    def expired(self) -> int:
+        return len(self.expired_paths)
+
     def as_dict(self) -> dict[str, Any]:
-        """Plain data, as a pytest-xdist worker sends it to the controller."""
-        return asdict(self)
+        """Plain data (lists, not sets), as a pytest-xdist worker sends it to the controller."""
+        return {
+            key: sorted(value) if isinstance(value, set) else value
+            for key, value in asdict(self).items()
+        }
 
     def add(self, other: DriftTally | dict[str, Any]) -> None:
         """Add another tally (or its `as_dict()`) to this one."""
         data = other.as_dict() if isinstance(other, DriftTally) else other
-        self.verified += int(data.get("verified", 0))
-        self.drifted += int(data.get("drifted", 0))
-        self.expired += int(data.get("expired", 0))
+        self.verified_paths.update(map(str, data.get("verified_paths", ())))
+        self.drifted_paths.update(map(str, data.get("drifted_paths", ())))
+        self.expired_paths.update(map(str, data.get("expired_paths", ())))
         self.incomplete += int(data.get("incomplete", 0))
         self.reports.extend(map(str, data.get("reports", ())))
         self.warnings.extend(map(str, data.get("warnings", ())))
@@ -82,14 +98,16 @@ def account(active: ActiveCassette, test: str) -> tuple[DriftTally, list[str]]:
     active.check_recordings()
     problems = list(active.problems)
     tally.warnings.extend(active.warnings)
-    tally.expired += active.expired
+    path = str(active.path)
+    if active.expired:
+        tally.expired_paths.add(path)
     tally.incomplete += active.incomplete
     if active.verifies:
-        tally.verified += 1
+        tally.verified_paths.add(path)
         verdict = active.verify()
         tally.warnings.extend(f"{line} ({test})" for line in verdict.warnings)
         if verdict.drifted:
-            tally.drifted += 1
+            tally.drifted_paths.add(path)
             report = "\n".join(
                 [f"cassette {active.path} drifted from the live service ({test}):"]
                 + [f"  {line}" for line in verdict.drift]

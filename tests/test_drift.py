@@ -481,3 +481,20 @@ def test_an_incomplete_recording_is_shown_beside_the_failure_it_caused(
         ]
     )
     assert not cassette(pytester).exists()
+
+
+def test_a_tally_counts_each_cassette_once_and_survives_plain_data() -> None:
+    """Two tests on one cassette count it once; a tally sent as plain data adds up the same."""
+    from pytest_sse_replay._drift import DriftTally
+
+    first = DriftTally(verified_paths={"a.yaml"}, drifted_paths={"a.yaml"}, reports=["r1"])
+    second = DriftTally(verified_paths={"a.yaml", "b.yaml"}, incomplete=1, warnings=["w"])
+    total = DriftTally()
+    total.add(first)
+    total.add(second.as_dict())
+    assert (total.verified, total.drifted, total.expired, total.incomplete) == (2, 1, 0, 1)
+    assert total.sections() == [
+        ("sse-replay verify", ["r1", "verified 2 cassettes against the live service: 1 drifted"]),
+        ("sse-replay warnings", ["w"]),
+    ]
+    assert DriftTally().sections() == []
