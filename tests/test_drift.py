@@ -498,3 +498,27 @@ def test_a_tally_counts_each_cassette_once_and_survives_plain_data() -> None:
         ("sse-replay warnings", ["w"]),
     ]
     assert DriftTally().sections() == []
+
+
+def test_verify_timing_outside_the_factor_only_warns(
+    pytester: pytest.Pytester, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live stream far slower than recorded (100 tokens, not 2) passes with a timing warning;
+    a wider sse_verify_timing silences it."""
+    monkeypatch.setenv("TOKENS", "2")
+    record(pytester, live_server)
+    monkeypatch.setenv("TOKENS", "100")
+    result = pytester.runpytest("--sse-record=verify")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "verified 1 cassette * 0 drifted",
+            "*sse-replay warnings*",
+            f"recorded #0 GET {live_server}/tokens: timing: total *s -> *s (outside x3) "
+            "(test_user.py::test_stream)",
+        ]
+    )
+    pytester.makeini("[pytest]\nsse_verify_timing = 1000x\n")
+    result = pytester.runpytest("--sse-record=verify")
+    result.assert_outcomes(passed=1)
+    assert "sse-replay warnings" not in result.stdout.str()
