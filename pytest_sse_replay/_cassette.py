@@ -16,6 +16,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import accumulate, repeat
 from os import PathLike
 from pathlib import Path
@@ -149,10 +150,17 @@ class Interaction:
 
 @dataclass(eq=False)
 class Cassette:
-    """An ordered list of interactions, loaded from or saved to one YAML file."""
+    """An ordered list of interactions, loaded from or saved to one YAML file.
+
+    `recorded_at` (UTC) and `recorded_with` (distribution or "python" -> version) say when
+    and with what the interactions were recorded; None and {} for a cassette that predates
+    them, or one built by hand.
+    """
 
     interactions: list[Interaction] = field(default_factory=list)
     path: Path | None = None
+    recorded_at: datetime | None = None
+    recorded_with: dict[str, str] = field(default_factory=dict)
     # Guards `interactions` while recording transports append from several threads.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -180,7 +188,13 @@ class Cassette:
         callers may append to it.
         """
         path = Path(path)
-        return cls(interactions=_build(_read(path)), path=path)
+        parsed, provenance = _read(path)
+        return cls(
+            interactions=_build(parsed),
+            path=path,
+            recorded_at=provenance.recorded_at,
+            recorded_with=dict(provenance.recorded_with),
+        )
 
     def save(self, path: StrPath | None = None) -> Path:
         """Write atomically (temporary file in the same folder, then rename)."""
@@ -193,7 +207,7 @@ class Cassette:
             interactions = list(self.interactions)
         # Serialised in full before any file is touched: a model that cannot be written
         # fails here, and the old file stays as it was.
-        text = _yamlio.dump(_document(interactions))
+        text = _yamlio.dump(_document(interactions, self.recorded_at, self.recorded_with))
         _write_atomic(path, text.encode("utf-8"))
         self.path = path
         return path
@@ -231,11 +245,16 @@ class _Response(NamedTuple):
     decoded: str
 
 
+class _Provenance(NamedTuple):
+    recorded_at: datetime | None
+    recorded_with: tuple[tuple[str, str], ...]
+
+
 # What the cache holds: immutable, so one parse serves every `Cassette.load` of the file.
-_Parsed = tuple[tuple[_Request, _Response], ...]
+_Parsed = tuple[tuple[tuple[_Request, _Response], ...], _Provenance]
 
 
-def _build(parsed: _Parsed) -> list[Interaction]:
+def _build(parsed: tuple[tuple[_Request, _Response], ...]) -> list[Interaction]:
     # Fresh lists and dataclasses around the shared immutable parts (Chunk, Ending, bytes,
     # str): cheap, and a caller appending to or editing its cassette never touches another's.
     return [
@@ -450,11 +469,42 @@ def _interpret(raw: object) -> _Parsed:
     while version < VERSION:
         top = _MIGRATIONS[version](top)
         version += 1
-    top = _fields(top, (), ("version", "interactions"))
+    top = _fields(top, (), ("version", "interactions"), ("recorded_at", "recorded_with"))
     items = top["interactions"]
     if not isinstance(items, list):
         raise _Invalid(("interactions",), f"expected a list, got {_show(items)}")
-    return tuple(_interaction(item, ("interactions", index)) for index, item in enumerate(items))
+    return tuple(
+        _interaction(item, ("interactions", index)) for index, item in enumerate(items)
+    ), _provenance(top)
+
+
+def _provenance(top: dict[Any, Any]) -> _Provenance:
+    # Optional version 1 fields: cassettes written before them load as they always did.
+    recorded_at = top.get("recorded_at")
+    if recorded_at is not None:
+        recorded_at = _timestamp(recorded_at, ("recorded_at",))
+    versions = _mapping(top.get("recorded_with", {}), ("recorded_with",))
+    recorded_with = tuple(
+        (_text(name, ("recorded_with",)), _text(version, ("recorded_with", name)))
+        for name, version in versions.items()
+    )
+    return _Provenance(recorded_at, recorded_with)
+
+
+def _timestamp(value: object, path: FieldPath) -> datetime:
+    # Written quoted; an unquoted one (hand-edited) reaches us as YAML's own datetime.
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise _Invalid(
+                path, f"expected a UTC time in ISO 8601 (2026-01-31T12:00:00Z), got {_show(value)}"
+            ) from None
+    if not isinstance(value, datetime):
+        raise _Invalid(path, f"expected a UTC time in ISO 8601, got {_show(value)}")
+    if value.tzinfo is None:
+        raise _Invalid(path, f"the time {value.isoformat()} has no time zone (write it with Z)")
+    return value.astimezone(UTC)
 
 
 def _interaction(value: object, path: FieldPath) -> tuple[_Request, _Response]:
@@ -704,7 +754,11 @@ def _put_body(document: dict[str, Any], body: bytes, path: FieldPath) -> None:
     document["body"] = _yamlio.Block(text)
 
 
-def _document(interactions: Sequence[Interaction]) -> dict[str, Any]:
+def _document(
+    interactions: Sequence[Interaction],
+    recorded_at: datetime | None = None,
+    recorded_with: dict[str, str] | None = None,
+) -> dict[str, Any]:
     items = []
     for index, interaction in enumerate(interactions):
         path: FieldPath = ("interactions", index)
@@ -741,7 +795,19 @@ def _document(interactions: Sequence[Interaction]) -> dict[str, Any]:
         )
         response_doc["end"] = _ending_document(response.end, (*path, "response", "end"))
         items.append({"request": request_doc, "response": response_doc})
-    return {"version": VERSION, "interactions": items}
+    document: dict[str, Any] = {"version": VERSION}
+    if recorded_at is not None:
+        if recorded_at.tzinfo is None:
+            raise _invalid_model(("recorded_at",), "expected a time with a time zone")
+        stamp = recorded_at.astimezone(UTC).isoformat(timespec="seconds")
+        document["recorded_at"] = stamp.replace("+00:00", "Z")
+    if recorded_with:
+        document["recorded_with"] = {
+            _check_text(name, ("recorded_with",)): _check_text(version, ("recorded_with", name))
+            for name, version in recorded_with.items()
+        }
+    document["interactions"] = items
+    return document
 
 
 def _ending_document(end: Ending, path: FieldPath) -> object:

@@ -89,7 +89,14 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from ._diff import diff_cassettes
+    from ._diff import diff_cassettes, diff_structures
+
+    if args.structure:
+        text, differs = diff_structures(_load(args.a), _load(args.b), ignore=args.ignore or ())
+        print(f"--- {args.a}\n+++ {args.b}\n{text}")
+        return FAILED if differs else OK
+    if args.ignore:
+        raise UsageProblem("--ignore goes with --structure")
 
     result = diff_cassettes(_load(args.a), _load(args.b))
     print(result.render(args.a, args.b))
@@ -113,15 +120,49 @@ def _count_rule(text: str) -> tuple[str, int | None, int | None, int | None]:
 
 
 def _check(args: argparse.Namespace) -> int:
+    # Every file is checked (and reported) even when an earlier one fails.
+    codes = [_check_file(args, path) for path in args.cassette]
+    return max(codes)
+
+
+def _complete(cassette: Any, interaction: int | None, terminal: str | None) -> None:
+    """Raise AssertionError listing each event stream that is empty, broke, or (with
+    `terminal`) does not end with exactly one terminal event."""
+    from ._drift import incompleteness
     from ._eventlog import EventLog
 
-    cassette = _load(args.cassette)
+    chosen = range(len(cassette.interactions)) if interaction is None else [interaction]
+    problems = []
+    for index in chosen:
+        recorded = cassette.interactions[index]
+        if not recorded.response.is_event_stream:
+            continue
+        label = f"#{index} {recorded.request.method} {recorded.request.url}"
+        # The terminal event itself by assert_terminal, whose message shows the timeline.
+        problem = incompleteness(recorded, None)
+        if problem is None and terminal is not None:
+            try:
+                EventLog.from_cassette(cassette, index).assert_terminal(terminal)
+            except AssertionError as exc:
+                problem = str(exc)
+        if problem is not None:
+            problems.append(f"{label}: {problem}")
+    if problems:
+        raise AssertionError("\n".join(problems))
+
+
+def _check_file(args: argparse.Namespace, path: str) -> int:
+    from ._eventlog import EventLog
+
+    cassette = _load(path)
     try:
         log = EventLog.from_cassette(cassette, args.interaction)
     except (IndexError, ValueError) as exc:
         raise UsageProblem(f"--interaction {args.interaction}: {exc}") from None
     # (label, EventLog method, arguments), in the order `Contract` applies its rules.
-    checks: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = []
+    checks: list[tuple[str, str | Callable[..., object], tuple[Any, ...], dict[str, Any]]] = []
+    if args.complete and not args.terminal:
+        checks.append(("complete", _complete, (cassette, args.interaction, None), {}))
     if args.first:
         checks.append((f"first {args.first}", "assert_first", (args.first,), {}))
     checks += [(f"order {' < '.join(p)}", "assert_order", tuple(p), {}) for p in args.order or ()]
@@ -134,7 +175,9 @@ def _check(args: argparse.Namespace) -> int:
         pattern, n, low, high = _count_rule(text)
         checks.append((f"count {text}", "assert_count", (pattern, n), {"min": low, "max": high}))
     if args.terminal:
-        checks.append((f"terminal {args.terminal}", "assert_terminal", (args.terminal,), {}))
+        # Per event stream: each one complete, ending with its one terminal event.
+        arguments = (cassette, args.interaction, args.terminal)
+        checks.append((f"terminal {args.terminal}", _complete, arguments, {}))
     if args.last:
         checks.append((f"last {args.last}", "assert_last", (args.last,), {}))
     checks += [(f"increasing {k}", "assert_increasing", (k,), {}) for k in args.increasing or ()]
@@ -146,20 +189,21 @@ def _check(args: argparse.Namespace) -> int:
         checks.append((f"within {pattern} {limit:g}s", "assert_within", (pattern, limit), {}))
     if not checks:
         raise UsageProblem(
-            "no checks given: use --order, --terminal, --first, --last, --before, --pairs, "
-            "--once, --count, --increasing or --within"
+            "no checks given: use --order, --terminal, --complete, --first, --last, --before, "
+            "--pairs, --once, --count, --increasing or --within"
         )
     colour = _colour(args.color, sys.stdout)
     failed = 0
     for label, method, positional, named in checks:
-        problem = _run_check(getattr(log, method), positional, named, label)
+        target = getattr(log, method) if isinstance(method, str) else method
+        problem = _run_check(target, positional, named, label)
         print(f"{_mark(problem is None, colour)} {label}")
         if problem is not None:
             failed += 1
             print("\n".join(f"    {line}" for line in problem.splitlines()))
     total = len(checks)
     print(
-        f"{args.cassette}: {len(log)} event{'' if len(log) == 1 else 's'}; "
+        f"{path}: {len(log)} event{'' if len(log) == 1 else 's'}; "
         f"{total - failed} of {total} check{'' if total == 1 else 's'} hold"
     )
     return FAILED if failed else OK
@@ -538,16 +582,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("a", metavar="A", help="the old cassette")
     diff.add_argument("b", metavar="B", help="the new cassette")
+    diff.add_argument(
+        "--structure",
+        action="store_true",
+        help="compare by structure, as --sse-record=verify does: status, content type, event "
+        "names (repeats collapsed), JSON key paths and types, terminal event, ending; timing "
+        "within x3 (warnings only)",
+    )
+    diff.add_argument(
+        "--ignore",
+        action="append",
+        metavar="PATH",
+        help="with --structure: a JSON key path (glob) to leave out, and all below it; repeatable",
+    )
     diff.set_defaults(run=_diff)
 
     check = commands.add_parser(
         "check",
         help="apply ordering assertions to a cassette's events",
-        description="Apply EventLog assertions to the events of a cassette (all its event "
+        description="Apply EventLog assertions to the events of each cassette (all its event "
         "streams, or one with -i). Patterns are shell globs on the event name, '|' between "
         "alternatives. Exit 1 when a check fails.",
     )
-    check.add_argument("cassette", metavar="CASSETTE")
+    check.add_argument("cassette", metavar="CASSETTE", nargs="+", help="one or more cassettes")
     check.add_argument(
         "-i", "--interaction", type=int, metavar="N", help="only the stream of interaction N"
     )
@@ -561,7 +618,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--first", metavar="PATTERN", help="the first event matches")
     check.add_argument("--last", metavar="PATTERN", help="the last event matches")
     check.add_argument(
-        "--terminal", metavar="PATTERN", help="exactly one event matches, and it is the last"
+        "--terminal",
+        metavar="PATTERN",
+        help="each event stream is complete (not empty, not broken) and ends with exactly one "
+        "event that matches",
+    )
+    check.add_argument(
+        "--complete", action="store_true", help="each event stream has events and did not break"
     )
     check.add_argument(
         "--before",

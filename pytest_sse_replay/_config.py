@@ -28,16 +28,24 @@ __all__ = [
 ]
 
 from ._options import (
+    EXPIRED_ACTIONS,
     INI_ALLOW_HOSTS,
     INI_DIR,
+    INI_DRIFT,
+    INI_INCOMPLETE,
+    INI_MAX_AGE,
     INI_MODE,
+    INI_RECORD_ON_ERROR,
     INI_REDACT_BODY_KEYS,
     INI_REDACT_HEADERS,
     INI_REDACT_QUERY,
     INI_SPEED,
+    INI_TERMINAL,
     INI_UNUSED,
+    INI_VERIFY_TIMING,
     MARKER,
     OPT_BLOCK_NETWORK,
+    OPT_EXPIRED,
     OPT_RECORD,
     OPT_SPEED,
     UNUSED_CHOICES,
@@ -49,6 +57,7 @@ class RecordMode(str, enum.Enum):
     ONCE = "once"  # record cassettes that do not exist yet; replay the others
     NEW = "new"  # replay what matches; record and append what does not
     ALL = "all"  # record everything afresh
+    VERIFY = "verify"  # everything live, nothing written; compared with the cassette
 
     @classmethod
     def parse(cls, value: str, where: str) -> RecordMode:
@@ -88,6 +97,7 @@ class MarkerOptions:
         redact_query: Sequence[str] = (),
         ignore_json_paths: Sequence[str] = (),
         redact_body_keys: Sequence[str] = (),
+        terminal: str | None = None,
     ) -> None:
         if name is not None and not isinstance(name, str | Path):
             raise TypeError(f"sse_cassette: name must be a string, got {name!r}")
@@ -116,6 +126,7 @@ class MarkerOptions:
             (ignore_json_paths,) if isinstance(ignore_json_paths, str) else tuple(ignore_json_paths)
         )
         self.redact_body_keys = _names(redact_body_keys, "redact_body_keys")
+        self.terminal = None if terminal is None else _pattern(terminal, "terminal")
 
     @classmethod
     def from_marker(cls, marker: pytest.Mark) -> MarkerOptions:
@@ -125,6 +136,16 @@ class MarkerOptions:
         except TypeError as exc:
             message = str(exc).replace("MarkerOptions.__init__()", "sse_cassette()")
             raise TypeError(f"@pytest.mark.{MARKER}: {message}") from None
+
+
+def _pattern(value: object, where: str) -> str:
+    from ._eventlog import compile_pattern
+
+    try:
+        compile_pattern(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"sse_cassette: {where}: {exc}") from None
+    return str(value)
 
 
 def _names(value: Sequence[str] | str, what: str) -> tuple[str, ...]:
@@ -146,6 +167,14 @@ class CassetteSettings:
     match_on: tuple[str, ...]
     redaction: Redaction
     ignore_json_paths: tuple[str, ...] = ()
+    # Trust in recordings (see _drift.py and _provenance.py).
+    terminal: str | None = None
+    incomplete: str = "fail"
+    record_on_error: bool = False
+    drift: str = "fail"
+    verify_timing: float = 3.0
+    max_age: float | None = None
+    expired: str = "warn"
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]=+,@]+")
@@ -205,6 +234,11 @@ def resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSettin
     for opt in options:
         redaction = redaction.extend(opt.redact_headers, opt.redact_query, opt.redact_body_keys)
 
+    trust = trust_settings(config)
+    marker_terminal = next((o.terminal for o in options if o.terminal is not None), None)
+    if marker_terminal is not None:
+        trust["terminal"] = marker_terminal
+
     return CassetteSettings(
         paths=paths,
         mode=mode,
@@ -213,7 +247,44 @@ def resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSettin
         match_on=tuple(dict.fromkeys(m for o in options for m in o.match_on)),
         redaction=redaction,
         ignore_json_paths=tuple(dict.fromkeys(p for o in options for p in o.ignore_json_paths)),
+        **trust,
     )
+
+
+def trust_settings(config: pytest.Config) -> dict[str, Any]:
+    """The ini and command-line settings of completeness, drift and expiry, checked; a bad
+    value is a usage error naming the setting."""
+    from ._drift import parse_choice
+    from ._provenance import parse_age
+    from ._structure import parse_timing
+
+    try:
+        terminal = str(config.getini(INI_TERMINAL) or "").strip() or None
+        if terminal is not None:
+            _pattern(terminal, f"ini {INI_TERMINAL}")
+        on_error = str(config.getini(INI_RECORD_ON_ERROR) or "false").strip().lower()
+        if on_error not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"ini {INI_RECORD_ON_ERROR}: expected true or false, got {on_error!r}")
+        max_age = str(config.getini(INI_MAX_AGE) or "").strip()
+        return {
+            "terminal": terminal,
+            "incomplete": parse_choice(
+                config.getini(INI_INCOMPLETE) or "fail", f"ini {INI_INCOMPLETE}", ("fail", "warn")
+            ),
+            "record_on_error": on_error in ("true", "1", "yes"),
+            "drift": parse_choice(
+                config.getini(INI_DRIFT) or "fail", f"ini {INI_DRIFT}", ("fail", "warn")
+            ),
+            "verify_timing": parse_timing(
+                config.getini(INI_VERIFY_TIMING) or "3", f"ini {INI_VERIFY_TIMING}"
+            ),
+            "max_age": parse_age(max_age, f"ini {INI_MAX_AGE}") if max_age else None,
+            "expired": parse_choice(
+                config.getoption(OPT_EXPIRED) or "warn", "--sse-expired", EXPIRED_ACTIONS
+            ),
+        }
+    except (TypeError, ValueError) as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _ini_list(config: pytest.Config, name: str) -> list[str]:

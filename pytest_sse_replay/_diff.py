@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from ._cassette import Cassette, Interaction
 from ._event import Event
 
-__all__ = ["CassetteDiff", "InteractionDiff", "diff_cassettes"]
+__all__ = ["CassetteDiff", "InteractionDiff", "diff_cassettes", "diff_structures"]
 
 # Headers that differ between any two recordings of the same thing.
 _VOLATILE_HEADERS = frozenset(
@@ -264,3 +264,50 @@ def _timing(ra: Any, rb: Any, a: list[Event], b: list[Event]) -> list[str]:
     if a and b:
         parts.append(f"first event {a[0].t:.3f}s -> {b[0].t:.3f}s")
     return [" ".join(parts)]
+
+
+def diff_structures(
+    a: Cassette, b: Cassette, *, ignore: Sequence[str] = (), timing: float | None = 3.0
+) -> tuple[str, bool]:
+    """The `--sse-record=verify` comparison between two files, paired as `diff` pairs them:
+    the report, and whether they drifted (timing alone is not drift)."""
+    from ._structure import Structure, compare
+
+    lines: list[str] = []
+    drifted = 0
+    pairs = _pairs(a.interactions, b.interactions)
+    for i, j in pairs:
+        if i is None or j is None:
+            if i is None:
+                assert j is not None
+                method, path = _key(b.interactions[j])
+                lines.append(f"+#{j} {method} {path}: only in the second")
+            else:
+                method, path = _key(a.interactions[i])
+                lines.append(f"-#{i} {method} {path}: only in the first")
+            drifted += 1
+            continue
+        method, path = _key(a.interactions[i])
+        where = f"#{i}" if i == j else f"#{i} -> #{j}"
+        differences = compare(
+            Structure.of(a.interactions[i]),
+            Structure.of(b.interactions[j]),
+            ignore=ignore,
+            timing=timing,
+        )
+        if not differences:
+            lines.append(f"{where} {method} {path}: same structure")
+            continue
+        drifted += any(d.level == "drift" for d in differences)
+        lines.append(f"{where} {method} {path}")
+        lines.extend(
+            f"  {d}" + (" (warning only)" if d.level == "warning" else "") for d in differences
+        )
+    if drifted:
+        lines.append(
+            f"drift: {drifted} of {len(pairs)} interaction{'' if len(pairs) == 1 else 's'} "
+            "changed in structure"
+        )
+    else:
+        lines.append("same structure: status, event names, JSON key paths and types, endings")
+    return "\n".join(lines), bool(drifted)

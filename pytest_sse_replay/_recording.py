@@ -34,6 +34,7 @@ from ._cassette import (
 from ._event import Event
 from ._faces import ChunkSink, Face, face_for
 from ._parser import SSEParser
+from ._provenance import note
 from ._redact import Redaction
 from ._replay import _Httpx2Transports
 
@@ -253,6 +254,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         """Forward `request`: the response, its body recorded as it is read, and the
         recording it fills in (for the plugin, which may read it whole first)."""
         face = face_for(request)
+        note(self.cassette, face.name)  # when, and with what (docs/cassette-format.md)
         body = request.read()
         start = self.clock()
         response = self._transport(face, False).handle_request(request)
@@ -270,6 +272,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
     async def aexchange(self, request: Any) -> tuple[Any, Interaction]:
         """`exchange` for async clients."""
         face = face_for(request)
+        note(self.cassette, face.name)
         body = await request.aread()
         start = self.clock()
         response = await self._transport(face, True).handle_async_request(request)

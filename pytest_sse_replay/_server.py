@@ -487,6 +487,26 @@ class _Service:
 
         return _stream(body(), sep=LF)
 
+    # Shape 4: a token stream whose shape request headers change, so that a test can make
+    # the "live service" drift from its cassette without changing the URL it requests.
+    async def tokens(self, request: Request) -> Response:
+        shape = request.headers.get("x-shape", "")
+        word = request.headers.get("x-word", "tok")
+        try:
+            count = min(max(int(request.headers.get("x-tokens", "3")), 0), 100)
+        except ValueError:
+            return _error(400, "x-tokens must be a whole number")
+        if shape == "empty":
+            return _stream(self._paced([]), sep=LF)
+        token = "delta" if shape == "renamed" else "token"
+        events = [_event(LF, event="message_start", data={"id": f"msg_{word}", "model": "m1"})]
+        for n in range(count):
+            index: object = str(n) if shape == "retyped" else n
+            events.append(_event(LF, event=token, data={"text": f"{word}{n}", "index": index}))
+        if shape != "truncated":  # truncated: the server ends the body early, cleanly
+            events.append(_event(LF, event="message_stop", data={"usage": {"tokens": count}}))
+        return _stream(self._paced(events), sep=LF)
+
 
 class _Limited:
     """An endpoint whose event streams are capped: past `limit` open at once it answers 429."""
@@ -570,6 +590,7 @@ def create_app(*, delay: float = 0.01) -> Starlette:
         Route("/status/{code:int}", service.status, methods=["GET"]),
         Route("/json", service.plain_json, methods=["GET"]),
         Route("/echo", service.echo, methods=["GET", "POST"]),
+        Route("/tokens", service.tokens, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     # run_server sets it when stopping, so endless and silent streams end at once.

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from . import _drift, _provenance
 from ._answer import Answerer
 from ._cassette import Cassette, Interaction
 from ._config import CassetteSettings, RecordMode
@@ -57,6 +59,13 @@ class ActiveCassette:
         self.before_record = before_record
         # (path, how many interactions) of each loaded file, in `interactions` order.
         self.sources: list[tuple[Path, int]] = []
+        # Trust checks: `problems` fail the test when it ends, `warnings` are only reported;
+        # `failed` is set by the plugin when the test failed (see save()).
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+        self.failed = False
+        self.incomplete = 0
+        self.expired = False
 
         self.existed = self.path.exists()
         # Written earlier in this run, by another test or xdist worker: in `once` mode it
@@ -64,16 +73,19 @@ class ActiveCassette:
         recording_in_this_run = self.existed and run.wrote(self.path)
         loaded: list[Interaction] = []
         if self.mode is not RecordMode.ALL:
-            for path in settings.paths:
-                if path.exists():
-                    interactions = Cassette.load(path).interactions
-                    self.sources.append((path, len(interactions)))
-                    loaded.extend(interactions)
+            cassettes = [Cassette.load(path) for path in settings.paths if path.exists()]
+            # An expired cassette under --sse-expired=record is recorded afresh, as in "all".
+            rerecord = self.mode is not RecordMode.VERIFY and self._check_age(cassettes)
+            if not rerecord:
+                for cassette in cassettes:
+                    self.sources.append((cassette.path or self.path, len(cassette.interactions)))
+                    loaded.extend(cassette.interactions)
         self._loaded = loaded
+        self.verifies = self.mode is RecordMode.VERIFY
         self.replays = self.mode in (RecordMode.NONE, RecordMode.NEW) or (
             self.mode is RecordMode.ONCE and self.existed
         )
-        self.records = self.mode in (RecordMode.NEW, RecordMode.ALL) or (
+        self.records = self.mode in (RecordMode.NEW, RecordMode.ALL, RecordMode.VERIFY) or (
             self.mode is RecordMode.ONCE and (not self.existed or recording_in_this_run)
         )
         faults = settings.faults + extra_faults
@@ -137,6 +149,35 @@ class ActiveCassette:
                 self._secrets |= secrets
                 self._scrub = redaction.event_scrubber(self._secrets)
         return interaction
+
+    def _check_age(self, cassettes: list[Cassette]) -> bool:
+        """Expiry (`sse_max_age`, `--sse-expired`) and SDK majors of the cassettes replayed;
+        True when this cassette is to be re-recorded (the mode is then "all")."""
+        settings = self.settings
+        rerecord = False
+        for cassette in cassettes:
+            path = cassette.path
+            changes = _provenance.major_changes(cassette.recorded_with)
+            if changes:
+                self.warnings.append(
+                    f"cassette {path} was recorded under another major version: "
+                    f"{', '.join(changes)} ({self.test})"
+                )
+            age = _provenance.expired_by(cassette.recorded_at, settings.max_age, _provenance.now())
+            if age is None:
+                continue
+            self.expired = True
+            if settings.expired == "record" and path == self.path:
+                self.mode = RecordMode.ALL
+                rerecord = True
+                self.warnings.append(f"cassette {path} expired ({age}): re-recorded ({self.test})")
+                continue
+            message = (
+                f"cassette {path} is older than sse_max_age ({age})\n"
+                f"re-record it with: pytest --sse-record=all {self.test}"
+            )
+            (self.problems if settings.expired == "fail" else self.warnings).append(message)
+        return rerecord
 
     # -- routing: called by the interceptors for every httpx / httpx2 request ----------------
 
@@ -227,6 +268,44 @@ class ActiveCassette:
 
     # -- the end of the test -----------------------------------------------------------------
 
+    def _redacted(self) -> list[Interaction]:
+        # What is printed about the recordings is redacted as a saved cassette would be; the
+        # recordings themselves stay as they are until save() redacts them.
+        copies = Cassette(
+            [Interaction(replace(i.request), replace(i.response)) for i in self.new.interactions]
+        )
+        self.settings.redaction.apply(copies)
+        return copies.interactions
+
+    def check_recordings(self) -> None:
+        """Each event stream recorded in this test: empty, broke, or without its terminal
+        event is a problem (ini `sse_incomplete = fail`) or a warning (`warn`)."""
+        if not self.records or self.verifies or not self.new.interactions:
+            return
+        terminal = self.settings.terminal
+        for interaction in self._redacted():
+            problem = _drift.incompleteness(interaction, terminal)
+            if problem is None:
+                continue
+            request = interaction.request
+            message = (
+                f"incomplete recording in cassette {self.path}: {request.method} {request.url}: "
+                f"{problem}"
+            )
+            if terminal is not None:
+                message += f" (terminal {terminal!r})"
+            self.incomplete += 1
+            (self.problems if self.settings.incomplete == "fail" else self.warnings).append(message)
+
+    def verify(self) -> _drift.Verdict:
+        """The live streams of this test compared with the cassette (`--sse-record=verify`)."""
+        return _drift.verify(
+            self._loaded,
+            self._redacted(),
+            match_on=self.settings.match_on,
+            timing=self.settings.verify_timing,
+        )
+
     def close(self) -> None:
         with self._lock:
             recorders, self._recorders = self._recorders, {}
@@ -240,6 +319,10 @@ class ActiveCassette:
 
         The `sse_before_record` hook sees each interaction first; redaction runs after it, so
         whatever the hook copies or adds is scrubbed like the rest."""
+        if self.verifies:
+            return None  # verify compares with the cassette and writes nothing
+        if self.failed and not self.settings.record_on_error:
+            return None  # a failed test's recording is not trusted (ini sse_record_on_error)
         with self._lock:
             if self.before_record is not None and len(self.new.interactions) > self._saved:
                 try:
@@ -270,10 +353,14 @@ class ActiveCassette:
     def _save_locked(self, recorded: list[Interaction]) -> Path:
         # Afresh ("all", or "once" on a missing file) means: replace what an earlier run
         # left. What another test or xdist worker wrote during this run is kept.
+        recorded_at = self.new.recorded_at or _provenance.now()
         if self.path.exists() and (self.mode is RecordMode.NEW or self._run.wrote(self.path)):
             cassette = Cassette.load(self.path)
+            # As old as its oldest recording: recorded_at stays, versions are merged.
+            cassette.recorded_at = cassette.recorded_at or recorded_at
         else:
             cassette = Cassette(path=self.path)
+            cassette.recorded_at = recorded_at
         on_disk = Matcher(list(cassette.interactions), self.settings.match_on)
         ours = Matcher(recorded, self.settings.match_on)
         for index in range(self._saved, len(recorded)):
@@ -284,5 +371,6 @@ class ActiveCassette:
             occurrence = ours.matching(request).index(index) + 1
             if len(on_disk.matching(request)) < occurrence:
                 cassette.interactions.append(recorded[index])
+        cassette.recorded_with.update(self.new.recorded_with)
         self.settings.redaction.apply(cassette)
         return cassette.save(self.path)

@@ -14,16 +14,24 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._options import (
+    EXPIRED_ACTIONS,
     INI_ALLOW_HOSTS,
     INI_DIR,
+    INI_DRIFT,
+    INI_INCOMPLETE,
+    INI_MAX_AGE,
     INI_MODE,
+    INI_RECORD_ON_ERROR,
     INI_REDACT_BODY_KEYS,
     INI_REDACT_HEADERS,
     INI_REDACT_QUERY,
     INI_SPEED,
+    INI_TERMINAL,
     INI_UNUSED,
+    INI_VERIFY_TIMING,
     MARKER,
     OPT_BLOCK_NETWORK,
+    OPT_EXPIRED,
     OPT_ORPHANS,
     OPT_RECORD,
     OPT_SPEED,
@@ -31,6 +39,7 @@ from ._options import (
 )
 
 if TYPE_CHECKING:
+    from ._drift import DriftTally
     from ._run import Run  # noqa: F401  (named in the StashKey below)
     from ._session import ActiveCassette
     from ._summary import RunSummary
@@ -41,6 +50,8 @@ _RUN = pytest.StashKey["Run"]()
 _WORKER_RUN = "sse_replay_run"
 _SUMMARY: pytest.StashKey[RunSummary] = pytest.StashKey()
 _WORKER_KEY = "sse_replay_summary"
+_TALLY: pytest.StashKey[DriftTally] = pytest.StashKey()
+_TALLY_PROPERTY = "sse-replay-tally"
 
 DOCS = "docs/plugin.md"
 
@@ -57,7 +68,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="MODE",
         help="record SSE cassettes: none (replay only, the default), once (a bare "
         "--sse-record: record cassettes that do not exist), new (record what has no "
-        "recording), all (record everything afresh). Overrides ini sse_record_mode.",
+        "recording), all (record everything afresh), verify (every request live, nothing "
+        "written, each stream compared with its cassette by structure). Overrides ini "
+        "sse_record_mode.",
+    )
+    group.addoption(
+        "--sse-expired",
+        dest=OPT_EXPIRED,
+        default=None,
+        choices=EXPIRED_ACTIONS,
+        metavar="ACTION",
+        help="what a cassette older than ini sse_max_age does: warn (the default), fail the "
+        "test, or record (re-record it as --sse-record=all would).",
     )
     group.addoption(
         "--sse-speed",
@@ -110,15 +132,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "more JSON/form request-body field names whose values never reach a cassette",
         type="args",
     )
+    parser.addini(
+        INI_TERMINAL, "pattern of the event that must end every recorded event stream", default=""
+    )
+    parser.addini(
+        INI_INCOMPLETE,
+        "fail or warn: a recorded stream that is empty, broke or lacks its terminal event",
+        default="fail",
+    )
+    parser.addini(
+        INI_RECORD_ON_ERROR, "true: save the recording of a test that failed", default="false"
+    )
+    parser.addini(INI_DRIFT, "fail or warn: a cassette that drifted under verify", default="fail")
+    parser.addini(
+        INI_VERIFY_TIMING,
+        "factor within which verify's live timing may differ from the cassette's (warnings)",
+        default="3",
+    )
+    parser.addini(INI_MAX_AGE, "age past which a cassette is expired: 90d, 12w, 36h", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(name=None, *, speed=None, faults=(), match_on=None, redact_headers=(), "
-        "redact_query=(), redact_body_keys=(), ignore_json_paths=()): answer every httpx/httpx2 "
-        "request in this test from the SSE cassette `name` (default: derived from the test), or "
-        f"record it with --sse-record. See {DOCS}.",
+        "redact_query=(), redact_body_keys=(), ignore_json_paths=(), terminal=None): answer "
+        "every httpx/httpx2 request in this test from the SSE cassette `name` (default: derived "
+        f"from the test), or record it with --sse-record. See {DOCS}.",
     )
     from ._run import Run
 
@@ -141,6 +181,13 @@ def pytest_configure(config: pytest.Config) -> None:
     unused_policy(config)
     allow_hosts(config)
     config.stash[_SUMMARY] = RunSummary()
+    from ._config import trust_settings
+    from ._drift import DriftTally
+
+    trust_settings(config)
+    config.stash[_TALLY] = DriftTally()
+    if not hasattr(config, "workerinput"):  # not a pytest-xdist worker
+        config.pluginmanager.register(_WorkerTallies(config), "sse-replay-worker-tallies")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -287,16 +334,28 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         except (Exception, pytest.fail.Exception) as exc:
             failure = exc
     problems: list[str] = []
+    trust: list[str] = []
     if active is not None:
-        # What was recorded is written now, so that a cassette that cannot be saved fails
-        # this test (at teardown it would only be an error beside it).
         active.close()
         problems.extend(active.misses)
+        # Trust checks (complete recordings, drift, expiry) before saving: a recording that
+        # failed them, or a test that failed, is not saved (ini sse_record_on_error).
+        active.failed = failure is not None or bool(active.misses)
+        trust = _account(item, active)
+        active.failed = active.failed or bool(trust)
+        # What was recorded is written now, so that a cassette that cannot be saved fails
+        # this test (at teardown it would only be an error beside it).
         problem = _save(active, item.config)
         if problem is not None:
             problems.append(problem)
     if guard is not None:
         problems.extend(dict.fromkeys(str(escape) for escape in guard.escapes))
+    if failure is not None and trust and not problems:
+        # The test failed on its own; what is wrong with its recordings (e.g. the broken
+        # stream it failed on) is shown beside its failure.
+        item.add_report_section("call", "sse-replay", "\n\n".join(trust))
+        raise failure
+    problems.extend(trust)
     if problems:
         # A missing recording or a refused connection fails the test even when the code
         # under test swallowed it. Its explanation comes first: the test's own failure is
@@ -324,6 +383,33 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     return result
 
 
+def _account(item: pytest.Item, active: ActiveCassette) -> list[str]:
+    """Tally this test's trust checks (kept for the end of the run); the problems that fail it."""
+    from ._drift import DriftTally, account
+
+    tally, problems = account(active, item.nodeid)
+    if hasattr(item.config, "workerinput"):
+        # A pytest-xdist worker: the tally travels to the controller with the test's report.
+        item.user_properties.append((_TALLY_PROPERTY, tally.as_dict()))
+    else:
+        item.config.stash.setdefault(_TALLY, DriftTally()).add(tally)
+    return problems
+
+
+class _WorkerTallies:
+    """On the pytest-xdist controller: adds what the workers tallied, test by test."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":  # every phase's report carries the test's properties
+            return
+        for name, value in report.user_properties:
+            if name == _TALLY_PROPERTY and isinstance(value, dict):
+                self.config.stash[_TALLY].add(value)
+
+
 def _short_traceback(item: pytest.Item, failure: BaseException) -> str:
     """The test's own failure as pytest shows it, from the test's file on (not the hooks)."""
     info = pytest.ExceptionInfo.from_exception(failure)
@@ -349,9 +435,20 @@ def _network_guard(item: pytest.Item, active: ActiveCassette | None) -> Any:
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
+    tally = config.stash.get(_TALLY, None)
+    for title, lines in tally.sections() if tally is not None else ():
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)
     summary = config.stash.get(_SUMMARY, None)
     if summary is None or hasattr(config, "workerinput"):
         return
+    if tally is not None:  # what verify and expiry decided, per cassette, workers included
+        summary.verified, summary.drifted, summary.expired = (
+            tally.verified,
+            tally.drifted,
+            tally.expired,
+        )
     from ._hygiene import report
 
     report(terminalreporter, config, summary)

@@ -215,7 +215,7 @@ def test_unknown_record_mode_is_a_usage_error(pytester: pytest.Pytester) -> None
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            "*ini sse_record_mode: unknown record mode 'sometimes'; choose one of: none, once, new, all"
+            "*ini sse_record_mode: unknown record mode 'sometimes'; choose one of: none, once, new, all, verify"
         ]
     )
 

@@ -132,6 +132,8 @@ def test_a_recorded_break_reaches_the_client_under_faults(
             assert chunks and all(len(c) <= 3 for c in chunks)
         """,
     )
+    # A broken recording is incomplete (see the drift tests): kept here, with a warning.
+    pytester.makeini("[pytest]\nsse_incomplete = warn\n")
     pytester.runpytest("--sse-record").assert_outcomes(passed=1)
     recorded = Cassette.load(cassette_file(pytester, "test_user/test_break.yaml"))
     assert recorded.interactions[0].response.end.error == "RemoteProtocolError"

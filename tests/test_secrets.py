@@ -116,7 +116,10 @@ def test_no_secret_form_reaches_a_cassette_or_the_output_of_a_failing_recording(
 ) -> None:
     """Recording echoes of six secret kinds in 13 forms: no cassette byte or output line holds
     one, whether the client gets the live stream or, under faults, the replayed one."""
-    pytester.makeini("[pytest]\nsse_redact_body_keys = session_secret\n")
+    # The test fails on purpose (to print its timeline); its recording is saved anyway.
+    pytester.makeini(
+        "[pytest]\nsse_redact_body_keys = session_secret\nsse_record_on_error = true\n"
+    )
     for name, secret in SECRETS.items():
         monkeypatch.setenv("TEST_SECRET_" + name.upper().replace("-", "_"), secret)
     source = (
