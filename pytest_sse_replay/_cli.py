@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from ._cassette import CassetteError
+from ._text import plural
 
 __all__ = ["main"]
 
@@ -63,8 +64,8 @@ def _show(args: argparse.Namespace) -> int:
         count = len(lines)
         if not -count <= args.interaction < count:
             raise UsageProblem(
-                f"--interaction {args.interaction}: {args.cassette} has {count} interaction"
-                f"{'' if count == 1 else 's'}"
+                f"--interaction {args.interaction}: {args.cassette} has "
+                f"{plural(count, 'interaction')}"
             )
         lines = [lines[args.interaction]]
     if args.html:
@@ -155,11 +156,15 @@ def _check(args: argparse.Namespace) -> int:
             failed += 1
             print("\n".join(f"    {line}" for line in problem.splitlines()))
     total = len(checks)
-    print(
-        f"{args.cassette}: {len(log)} event{'' if len(log) == 1 else 's'}; "
-        f"{total - failed} of {total} check{'' if total == 1 else 's'} hold"
-    )
+    print(f"{args.cassette}: {plural(len(log), 'event')}; {_held(total - failed, total)}")
     return FAILED if failed else OK
+
+
+def _held(held: int, total: int) -> str:
+    """`3 of 4 checks hold`, `1 of 2 checks holds`, `the check fails`."""
+    if total == 1:
+        return "the check holds" if held else "the check fails"
+    return f"{held} of {plural(total, 'check')} {'holds' if held == 1 else 'hold'}"
 
 
 def _run_check(
@@ -303,10 +308,10 @@ def _record(args: argparse.Namespace) -> int:
         cassette.save(out)
     except OSError as exc:
         raise UsageProblem(f"-o {args.output}: cannot write: {exc.strerror or exc}") from None
-    note = f", {len(secrets)} secret value(s) redacted" if secrets else ""
+    note = f", {plural(len(secrets), 'secret value')} redacted" if secrets else ""
     print(
-        f"{PROG} record: {events} event{'' if events == 1 else 's'}; wrote {out} "
-        f"({len(cassette)} interaction{'' if len(cassette) == 1 else 's'}{note})",
+        f"{PROG} record: {plural(events, 'event')}; wrote {out} "
+        f"({plural(len(cassette), 'interaction')}{note})",
         file=sys.stderr,
     )
     return OK
@@ -350,7 +355,7 @@ def _serve(args: argparse.Namespace) -> int:
         ) from None
     count = len(cassette)
     print(
-        f"serving {args.cassette} ({count} interaction{'' if count == 1 else 's'}, "
+        f"serving {args.cassette} ({plural(count, 'interaction')}, "
         f"speed {args.speed:g}{', faults: ' + ', '.join(args.fault) if args.fault else ''}) "
         f"at {server.url}"
     )

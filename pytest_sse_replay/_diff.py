@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from ._cassette import Cassette, Interaction
 from ._event import Event
+from ._text import plural
 
 __all__ = ["CassetteDiff", "InteractionDiff", "diff_cassettes"]
 
@@ -65,8 +66,8 @@ class CassetteDiff:
         changed = sum(item.differs for item in self.items)
         if changed:
             out.append(
-                f"differ: {changed} of {len(self.items)} interaction"
-                f"{'' if len(self.items) == 1 else 's'} changed in names, order, keys or status"
+                f"differ: {changed} of {plural(len(self.items), 'interaction')} "
+                "changed in names, order, keys or status"
             )
         else:
             out.append("same: event names, order, JSON keys and status all match")

@@ -21,6 +21,7 @@ from typing import Any, SupportsIndex, overload
 
 from ._cassette import Cassette, StrPath
 from ._event import Event
+from ._text import plural
 
 __all__ = ["EventLog"]
 
@@ -122,10 +123,6 @@ def _call(method: str, *args: object, **kwargs: object) -> str:
     return f"{method}({', '.join(parts)})"
 
 
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else plural or singular + 's'}"
-
-
 def _no_match(failure: Failure, stream: Stream, patterns: Sequence[str]) -> Failure:
     """Fill `failure` for patterns that match no event, with the names that do exist."""
     if len(patterns) == 1:
@@ -144,7 +141,7 @@ def _names_hint(stream: Stream, patterns: Sequence[str]) -> list[str]:
         counts[name] = counts.get(name, 0) + 1
     listed = [f"{name} ({n})" for name, n in list(counts.items())[:_MAX_NAMES_LISTED]]
     if len(counts) > _MAX_NAMES_LISTED:
-        listed.append(f"... {_plural(len(counts) - _MAX_NAMES_LISTED, 'more name')}")
+        listed.append(f"... {plural(len(counts) - _MAX_NAMES_LISTED, 'more name')}")
     hints = ["names in the stream: " + ", ".join(listed)]
     guesses = []
     for pattern in patterns:
@@ -212,7 +209,7 @@ def check_order(stream: Stream, patterns: Sequence[str]) -> Failure | None:
             "(each event may match only one)"
         )
         if len(overlaps) > 1:
-            failure.problem += f", {_plural(len(overlaps) - 1, 'more such event')}"
+            failure.problem += f", {plural(len(overlaps) - 1, 'more such event')}"
         return failure
     missing = [p for p, found in zip(patterns, matches, strict=True) if not found]
     if missing:
@@ -235,7 +232,7 @@ def check_order(stream: Stream, patterns: Sequence[str]) -> Failure | None:
     if not failure.problem:
         return None
     if late_total > 1:
-        failure.problem += f"; {_plural(late_total, 'event')} out of order"
+        failure.problem += f"; {plural(late_total, 'event')} out of order"
     return failure
 
 
@@ -398,7 +395,7 @@ def check_pairs(stream: Stream, open: str, close: str, key: str) -> Failure | No
     for i, value in open_at.values():
         kinds[never_closed] += 1
         failure.mark(i, f"{key}={_show(value)} never closed")
-    problems = [_plural(count, *kind) for kind, count in kinds.items() if count]
+    problems = [plural(count, *kind) for kind, count in kinds.items() if count]
     if open_count == 0:
         _no_match(failure, stream, [open])
         if problems:
@@ -431,7 +428,7 @@ def check_terminal(stream: Stream, pattern: str) -> Failure | None:
     else:
         failure.problem = (
             f"the terminal event {stream.at(found[0])} is followed by "
-            f"{_plural(last - found[0], 'event')}"
+            f"{plural(last - found[0], 'event')}"
         )
     failure.mark(found[0], "terminal event")
     terminal = set(found)
@@ -482,7 +479,7 @@ def check_increasing(stream: Stream, key: str) -> Failure | None:
             keys = list(seen_keys)
             listed = ", ".join(keys[:_MAX_NAMES_LISTED])
             if len(keys) > _MAX_NAMES_LISTED:
-                listed += f", ... {_plural(len(keys) - _MAX_NAMES_LISTED, 'more key')}"
+                listed += f", ... {plural(len(keys) - _MAX_NAMES_LISTED, 'more key')}"
             failure.hints.append(f"keys in the JSON data: {listed}")
             close = difflib.get_close_matches(key, keys, n=1, cutoff=_CLOSE)
             if close:
@@ -492,10 +489,10 @@ def check_increasing(stream: Stream, key: str) -> Failure | None:
         return None
     counts = []
     if drops:
-        counts.append(_plural(drops, "drop"))
+        counts.append(plural(drops, "drop"))
     if not_numbers:
         counts.append(
-            _plural(not_numbers, "value that is not a number", "values that are not numbers")
+            plural(not_numbers, "value that is not a number", "values that are not numbers")
         )
     failure.problem = problems[0]
     if drops + not_numbers > 1:
@@ -530,7 +527,7 @@ def check_within(stream: Stream, pattern: str, seconds: float) -> Failure | None
 
 
 def render(failures: Sequence[Failure], stream: Stream, *, rules: int | None = None) -> str:
-    """The assertion message: the broken rule(s), hints, then the marked timeline.
+    """The assertion message: the broken rules, hints, then the marked timeline.
 
     With `rules` (a contract's rule count) every failure gets a `[k]` label, repeated on
     its notes in the timeline, under a "Contract: k of n rules failed" heading.
@@ -543,7 +540,7 @@ def render(failures: Sequence[Failure], stream: Stream, *, rules: int | None = N
         lines.extend(failure.hints)
         marks = failure.marks
     else:
-        lines.append(f"Contract: {len(failures)} of {_plural(rules, 'rule')} failed")
+        lines.append(f"Contract: {len(failures)} of {plural(rules, 'rule')} failed")
         for number, failure in enumerate(failures, 1):
             lines.append(f"  [{number}] {failure.rule}: {failure.problem}")
             lines.extend(f"      {hint}" for hint in failure.hints)
@@ -612,18 +609,18 @@ def _timeline(events: Sequence[Event], marks: dict[int, list[str]]) -> list[str]
         text = f"{marker} " + "  ".join(parts)
         return f"{text}  <- {note}" if note else text.rstrip()
 
-    out = [f"timeline ({_plural(len(events), 'event')}):", line(" ", header)]
+    out = [f"timeline ({plural(len(events), 'event')}):", line(" ", header)]
     previous = -1
     for i, cells in zip(shown, rows, strict=True):
         if i - previous > 1:
-            out.append(f"  ... {_plural(i - previous - 1, 'event')} ...")
+            out.append(f"  ... {plural(i - previous - 1, 'event')} ...")
         notes = marks.get(i)
         out.append(line(">" if notes else " ", cells, "; ".join(notes) if notes else ""))
         previous = i
     if previous < len(events) - 1:  # pragma: no cover - the last event is always shown
-        out.append(f"  ... {_plural(len(events) - 1 - previous, 'event')} ...")
+        out.append(f"  ... {plural(len(events) - 1 - previous, 'event')} ...")
     if left_out:
-        out.append(f"  ({_plural(left_out, 'more marked event')} not shown)")
+        out.append(f"  ({plural(left_out, 'more marked event')} not shown)")
     return out
 
 

@@ -240,7 +240,15 @@ def test_check_fails_with_timeline(capsys: pytest.CaptureFixture[str]) -> None:
     assert "ok   increasing progress" in out
     assert "FAIL terminal status" in out
     assert "timeline" in out
-    assert "1 of 2 checks hold" in out
+    assert "1 of 2 checks holds" in out
+
+
+def test_check_one_failing_check_reads_as_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """One failing check is reported as "the check fails", never "0 of 1 check hold"."""
+    assert run("check", JOB_STATUS, "-i", "0", "--terminal", "status") == 1
+    out = capsys.readouterr().out
+    assert "the check fails" in out
+    assert "0 of 1" not in out
 
 
 def test_check_needs_a_check(capsys: pytest.CaptureFixture[str]) -> None:
