@@ -187,11 +187,27 @@ def _show(value: object) -> str:
 # `Failure` when the rule is broken, None when it holds.
 
 
+def _step(text: str) -> tuple[str, bool]:
+    """An `assert_order` step: its pattern, and whether a trailing `?` made it optional."""
+    if not isinstance(text, str):
+        raise TypeError(f"an event pattern is a str, not {type(text).__name__}: {text!r}")
+    stripped = text.rstrip()
+    if not stripped.endswith("?"):
+        return text, False
+    pattern = stripped[:-1].rstrip()
+    if not pattern:
+        raise ValueError(f"optional step {text!r} has no pattern before its '?'")
+    return pattern, True
+
+
 def check_order(stream: Stream, patterns: Sequence[str]) -> Failure | None:
     if not patterns:
         raise ValueError("assert_order() needs at least one pattern")
-    compiled = [compile_pattern(p) for p in patterns]
     failure = Failure(_call("assert_order", *patterns))
+    parsed = [_step(step) for step in patterns]
+    patterns = [pattern for pattern, _ in parsed]
+    optional = [flag for _, flag in parsed]
+    compiled = [compile_pattern(p) for p in patterns]
     matches: list[list[int]] = [[] for _ in patterns]
     overlaps: list[int] = []
     for i, name in enumerate(stream.names):
@@ -211,22 +227,27 @@ def check_order(stream: Stream, patterns: Sequence[str]) -> Failure | None:
         if len(overlaps) > 1:
             failure.problem += f", {plural(len(overlaps) - 1, 'more such event')}"
         return failure
-    missing = [p for p, found in zip(patterns, matches, strict=True) if not found]
+    missing = [
+        p for p, found, skip in zip(patterns, matches, optional, strict=True) if not (found or skip)
+    ]
     if missing:
         return _no_match(failure, stream, missing)
+    # An optional step that matched nothing drops out of the chain: its neighbours are
+    # compared with each other (the order is transitive, so adjacent present steps suffice).
+    present = [k for k, found in enumerate(matches) if found]
     late_total = 0
-    for k in range(len(patterns) - 1):
-        first_next = matches[k + 1][0]
+    for k, j in itertools.pairwise(present):
+        first_next = matches[j][0]
         late = [i for i in matches[k] if i > first_next]
         if not late:
             continue
         if not failure.problem:
             failure.problem = (
                 f"{stream.at(late[0])} (matching {patterns[k]!r}) comes after "
-                f"{stream.at(first_next)} (matching {patterns[k + 1]!r})"
+                f"{stream.at(first_next)} (matching {patterns[j]!r})"
             )
         late_total += len(late)
-        failure.mark(first_next, f"first {patterns[k + 1]!r}")
+        failure.mark(first_next, f"first {patterns[j]!r}")
         for i in late:
             failure.mark(i, f"{patterns[k]!r} after #{first_next}")
     if not failure.problem:
@@ -784,6 +805,13 @@ class EventLog(Sequence[Event]):
         (which group it belongs to would be a guess): make the patterns disjoint, e.g.
         `"agent.started"` rather than `"agent.*"` next to `"agent.completed"`. With one
         pattern this only checks that it matches; with none it raises ValueError.
+
+        A pattern ending in `?` is an optional step: when events match it they must keep
+        its place in the order, but it need not match at all, so one chain covers the
+        success and the error run: `assert_order("job.started", "agent.*",
+        "score.computed?", "complete|error")`. The `?` applies to the whole step, all its
+        alternatives; here a trailing `?` is never the one-character glob (a literal `?` at
+        the end is written `[?]`).
         """
         __tracebackhide__ = True
         stream = snapshot(self)
