@@ -156,6 +156,21 @@ def _names_hint(stream: Stream, patterns: Sequence[str]) -> list[str]:
     return hints
 
 
+def _keys_hint(key: str, seen: Iterable[str]) -> list[str]:
+    """The JSON keys seen where `key` was expected, and a close one for a likely typo."""
+    keys = list(dict.fromkeys(seen))
+    if not keys:
+        return []
+    listed = ", ".join(keys[:_MAX_NAMES_LISTED])
+    if len(keys) > _MAX_NAMES_LISTED:
+        listed += f", ... {plural(len(keys) - _MAX_NAMES_LISTED, 'more key')}"
+    hints = [f"keys in the JSON data: {listed}"]
+    close = difflib.get_close_matches(key, keys, n=1, cutoff=_CLOSE)
+    if close:
+        hints.append(f"did you mean {close[0]!r}?")
+    return hints
+
+
 def _json_object(event: Event) -> tuple[dict[str, Any] | None, str]:
     """The event's data as a JSON object, or None and why it is not one."""
     try:
@@ -376,7 +391,8 @@ def check_pairs(stream: Stream, open: str, close: str, key: str) -> Failure | No
     kinds = dict.fromkeys((never_closed, reopened, orphan, no_key, not_json, ambiguous), 0)
     open_at: dict[object, tuple[int, object]] = {}  # identity -> (open index, value)
     closed_at: dict[object, int] = {}  # identity -> index of the close that last closed it
-    open_count = 0
+    open_count = keyed = 0
+    seen_keys: dict[str, None] = {}  # the keys of matched events without `key`, in order
     for i, name in enumerate(stream.names):
         is_open, is_close = opens(name), closes(name)
         if not (is_open or is_close):
@@ -394,7 +410,9 @@ def check_pairs(stream: Stream, open: str, close: str, key: str) -> Failure | No
         if key not in data:
             kinds[no_key] += 1
             failure.mark(i, f"no {key!r} in the data")
+            seen_keys.update(dict.fromkeys(data))
             continue
+        keyed += 1
         value = data[key]
         ident = _identity(value)
         if is_open:
@@ -417,6 +435,9 @@ def check_pairs(stream: Stream, open: str, close: str, key: str) -> Failure | No
         kinds[never_closed] += 1
         failure.mark(i, f"{key}={_show(value)} never closed")
     problems = [plural(count, *kind) for kind, count in kinds.items() if count]
+    if keyed == 0:
+        # Every matched event lacks the key: a misspelt key, most likely; name the real ones.
+        failure.hints.extend(_keys_hint(key, seen_keys))
     if open_count == 0:
         _no_match(failure, stream, [open])
         if problems:
@@ -496,15 +517,7 @@ def check_increasing(stream: Stream, key: str) -> Failure | None:
         previous = (i, value)
     if keyed == 0:
         failure.problem = f"no event has {key!r} in its JSON data"
-        if seen_keys:
-            keys = list(seen_keys)
-            listed = ", ".join(keys[:_MAX_NAMES_LISTED])
-            if len(keys) > _MAX_NAMES_LISTED:
-                listed += f", ... {plural(len(keys) - _MAX_NAMES_LISTED, 'more key')}"
-            failure.hints.append(f"keys in the JSON data: {listed}")
-            close = difflib.get_close_matches(key, keys, n=1, cutoff=_CLOSE)
-            if close:
-                failure.hints.append(f"did you mean {close[0]!r}?")
+        failure.hints.extend(_keys_hint(key, seen_keys))
         return failure
     if not problems:
         return None

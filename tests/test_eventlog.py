@@ -671,6 +671,26 @@ def test_pairs_missing_key_and_bad_data() -> None:
     assert "<- data is a JSON list, not an object" in message
 
 
+def test_pairs_misspelt_key_names_the_keys_seen() -> None:
+    """When no matched event has the key, the failure lists the keys they do have."""
+    message = failure(
+        lambda: multi_agent().assert_pairs("agent.started", "agent.completed", "agent_id")
+    )
+    lines = message.splitlines()
+    assert lines[0] == (
+        "assert_pairs('agent.started', 'agent.completed', 'agent_id'): "
+        "4 events without 'agent_id'"
+    )
+    assert lines[1] == "keys in the JSON data: agentId, score"
+    assert lines[2] == "did you mean 'agentId'?"
+
+
+def test_pairs_key_hint_only_when_the_key_is_never_there() -> None:
+    """A key that some events have is not a typo: no list of keys is offered."""
+    log = EventLog([named("agent.started", agentId="a1"), named("agent.completed", agent="a1")])
+    assert "keys in the JSON data" not in failure(lambda: pairs(log))
+
+
 def test_pairs_key_types_are_distinct() -> None:
     """Key values compare as JSON values: the string "1" does not close the number 1."""
     log = EventLog([named("agent.started", agentId=1), named("agent.completed", agentId="1")])
