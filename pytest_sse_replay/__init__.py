@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ._eventlog import EventLog
     from ._matching import NoRecording
     from ._parser import SSEParser, parse_events
+    from ._plan import StallWithoutTimeout
     from ._recording import RecordingTransport
     from ._redact import Redaction
     from ._replay import ReplayTransport
@@ -30,6 +31,7 @@ __all__ = [
     "Redaction",
     "ReplayTransport",
     "SSEParser",
+    "StallWithoutTimeout",
     "faults",
     "parse_events",
 ]
@@ -48,6 +50,7 @@ _HOMES = {
     "Redaction": "._redact",
     "ReplayTransport": "._replay",
     "SSEParser": "._parser",
+    "StallWithoutTimeout": "._plan",
     "parse_events": "._parser",
 }
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ._arguments import check_faults, check_speed
 from ._cassette import Cassette, RecordedRequest, StrPath
 from ._matching import NoRecording
 from ._plan import (
@@ -433,6 +434,8 @@ class ReplayServer:
         cors: bool = True,
         log: Callable[[str], None] | None = None,
     ) -> None:
+        speed = check_speed(speed, "ReplayServer")
+        faults = check_faults(faults, "ReplayServer")
         if not isinstance(cassette, Cassette):
             cassette = Cassette.load(cassette)
         self.cassette = cassette

@@ -678,8 +678,7 @@ def test_pairs_misspelt_key_names_the_keys_seen() -> None:
     )
     lines = message.splitlines()
     assert lines[0] == (
-        "assert_pairs('agent.started', 'agent.completed', 'agent_id'): "
-        "4 events without 'agent_id'"
+        "assert_pairs('agent.started', 'agent.completed', 'agent_id'): 4 events without 'agent_id'"
     )
     assert lines[1] == "keys in the JSON data: agentId, score"
     assert lines[2] == "did you mean 'agentId'?"
