@@ -660,10 +660,32 @@ class skip:
                 removed.append((blocks[at - 1] if at else first, end))
         if not removed:
             return script
+        _keep_bom_inside(body, removed)
         return script.with_(chunks=_without(script.chunks, removed))
 
     def __repr__(self) -> str:
         return _call("skip", self.pattern)
+
+
+def _keep_bom_inside(body: bytes, removed: list[tuple[int, int]]) -> None:
+    """Leave the blank line before a mid-stream BOM that removing blocks would bring to the start.
+
+    Only a BOM at the very start of a stream is stripped (WHATWG); anywhere else it is part
+    of a field name, so `\ufeffdata: x` dispatches nothing. Removed from the front of a stream
+    without a BOM of its own, the blocks before one would turn it into the stream's leading
+    BOM and make an event of the block after it. Keeping the blank line that ended the last
+    removed block (an empty line at the start dispatches nothing) keeps the BOM where it was:
+    at the start of a line, not of the stream.
+    """
+    stop, last = 0, -1
+    for k, (start, end) in enumerate(removed):
+        if start != stop:
+            break
+        stop, last = end, k
+    if last < 0 or not body.startswith(_BOM, stop):
+        return
+    start, end = removed[last]
+    removed[last] = (start, end - (2 if body.endswith(b"\r\n", 0, end) else 1))
 
 
 @dataclass(init=False, frozen=True, slots=True, repr=False)

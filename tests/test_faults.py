@@ -868,6 +868,28 @@ def test_skip_removes_exactly_the_matching_events(
     assert kept == want
 
 
+def test_skip_never_brings_a_mid_stream_bom_to_the_start() -> None:
+    """Skipping the first event must not turn a later BOM into the stream's leading one."""
+    body = b"data: 1\n\n\xef\xbb\xbfdata: 2\n\n"
+    assert [e.data for e in parse_events([body])] == ["1"]  # the BOM hides `data` there
+    result = faults.skip("message").apply(timed([body], [0.01]), context())
+    assert parse_events([result.body]) == []
+    assert result.body == b"\n\xef\xbb\xbfdata: 2\n\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(sse_streams(), st.data())
+def test_skip_creates_no_event_in_any_stream(body: bytes, data: st.DataObject) -> None:
+    """On any stream (leading BOMs, mid-stream BOMs, mixed line ends) skip only removes events."""
+    events = parse_events([body])
+    usable = {e.name for e in events if "|" not in e.name and e.name.strip()}
+    pattern = data.draw(st.sampled_from(sorted(usable | {"message"})))
+    result = faults.skip(pattern).apply(timed([body], [0.01]), context())
+    matches = compile_pattern(pattern)
+    want = [(e.type, e.data) for e in events if not matches(e.name)]
+    assert [(e.type, e.data) for e in parse_events([result.body])] == want
+
+
 @settings(max_examples=100, deadline=None)
 @given(scripts(), st.sampled_from([0.5, 1.0, 2.0, 10.0]), st.one_of(st.none(), splits))
 def test_total_waiting_is_the_duration_divided_by_speed(
