@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_sse_replay import Cassette
-from pytest_sse_replay._cassette import Chunk
+from pytest_sse_replay._cassette import Chunk, Ending
 from pytest_sse_replay._cli import main
 
 ROOT = Path(__file__).parent.parent
@@ -337,6 +337,33 @@ def test_diff_status_and_headers(tmp_path: Path, capsys: pytest.CaptureFixture[s
     status = cassette.save(tmp_path / "status.yaml")
     assert run("diff", AGENT_RUN, status) == 1
     assert "status: 200 -> 429" in capsys.readouterr().out
+
+
+def _ended(tmp_path: Path, end: Ending, name: str) -> Path:
+    cassette = Cassette.load(AGENT_RUN)
+    cassette.interactions[0].response.end = end
+    return cassette.save(tmp_path / f"{name}.yaml")
+
+
+def test_diff_client_closed_equals_complete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the same events, a client that closed first is not a difference: exit 0, noted."""
+    closed = _ended(tmp_path, Ending("client_closed"), "closed")
+    assert run("diff", AGENT_RUN, closed) == 0
+    out = capsys.readouterr().out
+    assert "  end: complete -> client_closed" in out
+    assert out.rstrip().endswith("same: event names, order, JSON keys and status all match")
+
+
+def test_diff_error_ending_differs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An ending that is an error in one recording only makes them differ; two errors do not."""
+    broken = _ended(tmp_path, Ending.failed("RemoteProtocolError", "peer closed"), "broken")
+    assert run("diff", AGENT_RUN, broken) == 1
+    assert "end: complete -> error RemoteProtocolError" in capsys.readouterr().out
+    other = _ended(tmp_path, Ending.failed("ReadError", "reset"), "other")
+    assert run("diff", broken, other) == 0
+    assert "end: error RemoteProtocolError -> error ReadError" in capsys.readouterr().out
 
 
 def test_diff_unpaired_interactions(capsys: pytest.CaptureFixture[str]) -> None:
