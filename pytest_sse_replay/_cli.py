@@ -577,9 +577,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="record, show, replay with faults and check a multi-agent run (local only)",
-        description="Start the bundled local SSE server, record a multi-agent run into a "
-        "temporary cassette, show its timeline, replay it under a few faults and print which "
-        "ordering checks hold. Needs the `server` extra; uses no network beyond 127.0.0.1.",
+        description="Start a local SSE server (standard library only), record a multi-agent "
+        "run into a temporary cassette, show its timeline, replay it under a few faults and "
+        "print which ordering checks hold. Uses no network beyond 127.0.0.1.",
     )
     demo.add_argument(
         "--delay", type=float, default=0.05, help="seconds between the server's events"

@@ -485,6 +485,37 @@ def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert Cassette.load(kept).interactions[0].request.header("authorization") == "REDACTED"
 
 
+BLOCK_SERVER_EXTRA = """
+import sys
+# None in sys.modules makes `import name` raise ImportError: as if the extra were absent.
+sys.modules.update(dict.fromkeys(["uvicorn", "starlette", "sse_starlette"]))
+try:
+    import starlette  # noqa: F401
+except ImportError:
+    pass
+else:
+    raise SystemExit("starlette is still importable")
+from pytest_sse_replay._cli import main
+raise SystemExit(main(["demo", "--delay", "0.005", "--color", "never"]))
+"""
+
+
+def test_demo_needs_no_server_extra() -> None:
+    """`demo` completes with uvicorn, starlette and sse-starlette unimportable (a bare install)."""
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCK_SERVER_EXTRA],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "install the" not in result.stderr
+    assert "ended normally (9 events, " in result.stdout
+    assert "The recording holds every check" in result.stdout
+
+
 def test_show_a_broken_stream(
     live_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
