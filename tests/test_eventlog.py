@@ -38,7 +38,7 @@ def failure(call: Any) -> str:
     return str(info.value)
 
 
-# The four stream shapes of DESIGN.md, as a well-behaved server sends them.
+# The four stream shapes (docs/index.md), as a well-behaved server sends them.
 
 
 def data_only() -> EventLog:
