@@ -8,7 +8,8 @@ how it is used, visibly in the Markdown source:
 
 - `<!-- no-run: why -->`: not run (a fragment that cannot run alone; keep these few).
 - `<!-- raises: AssertionError -->`: the block must raise that exception (a failure shown on
-  purpose); it runs inside `pytest.raises`.
+  purpose); it runs inside `pytest.raises`. When a ```text block that starts with
+  `AssertionError: ` follows, the message must be exactly that text.
 - `<!-- file: myapp/agents.py -->`: the block is that file of the user's project (for the
   page's other blocks to import), not part of the page's module.
 """
@@ -32,6 +33,7 @@ MAX_NO_RUN = 8
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 _DIRECTIVE = re.compile(r"<!--\s*(no-run|raises|file):\s*(.*?)\s*-->\s*\Z", re.DOTALL)
+_TEXT_AFTER = re.compile(r"\s*```text[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Block:
     source: str
     directive: str = ""  # "no-run", "raises", "file" or ""
     argument: str = ""
+    shown: str | None = None  # the ```text block right after it, if any
 
 
 def blocks(page: Path) -> list[Block]:
@@ -53,6 +56,9 @@ def blocks(page: Path) -> list[Block]:
         comment = _DIRECTIVE.search(before[before.rfind("<!--") :]) if "<!--" in before else None
         if comment is not None and before.endswith("-->"):
             block.directive, block.argument = comment.group(1), comment.group(2)
+        shown = _TEXT_AFTER.match(text, match.end())
+        if shown is not None:
+            block.shown = shown.group(1)
         found.append(block)
     return found
 
@@ -69,7 +75,17 @@ def module_for(page_blocks: list[Block]) -> tuple[str, dict[str, str]]:
             files[block.argument] = block.source
         elif block.directive == "raises":
             body = textwrap.indent(block.source, "    ")
-            parts.append(f"{where}with __import__('pytest').raises({block.argument}):\n{body}")
+            code = f"with __import__('pytest').raises({block.argument}) as _raised:\n{body}"
+            prefix = f"{block.argument}: "
+            if block.shown is not None and block.shown.startswith(prefix):
+                expected = block.shown[len(prefix) :].rstrip("\n")
+                code += (
+                    f"\n_message = str(_raised.value)\n"
+                    f"assert _message == {expected!r}, "
+                    f"'the message differs from the one shown at {block.page.name} line "
+                    f"{block.line}:\\n' + _message\n"
+                )
+            parts.append(where + code)
         else:
             parts.append(where + block.source)
     return "\n\n".join(parts), files
@@ -145,5 +161,5 @@ def test_directives_are_read(tmp_path: Path) -> None:
     source, files = module_for(found)
     assert files == {"app/core.py": "A = 1\n"}
     assert "x()" not in source
-    assert "with __import__('pytest').raises(ValueError):\n    int('x')" in source
+    assert "with __import__('pytest').raises(ValueError) as _raised:\n    int('x')" in source
     assert "print(1)" in source
