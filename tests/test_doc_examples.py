@@ -163,3 +163,33 @@ def test_directives_are_read(tmp_path: Path) -> None:
     assert "x()" not in source
     assert "with __import__('pytest').raises(ValueError) as _raised:\n    int('x')" in source
     assert "print(1)" in source
+
+
+def test_quickstart_no_recording_sample_is_the_real_message(pytester: pytest.Pytester) -> None:
+    """The quickstart's sample of a missing recording is what the plugin really prints."""
+    text = (ROOT / "docs" / "quickstart.md").read_text(encoding="utf-8")
+    sample = re.search(r"```text\n(cassette .*?)```", text, re.DOTALL)
+    assert sample is not None
+    first, *rest = sample.group(1).rstrip("\n").splitlines()
+    shutil.copytree(ROOT / "cassettes", pytester.path / "cassettes")
+    tests = pytester.mkdir("tests")
+    (tests / "test_agents.py").write_text(
+        textwrap.dedent(
+            """
+            import httpx, pytest
+
+            @pytest.mark.sse_cassette("agent_run")
+            def test_run_scores_every_agent():
+                httpx.post("https://api.example.com/v2/runs", json={})
+            """
+        ),
+        encoding="utf-8",
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "tests/test_agents.py")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    shown_path = first.split(" ")[1]
+    real_path = str(pytester.path / "cassettes" / "agent_run.yaml")
+    assert first.replace(shown_path, real_path) in output
+    for line in rest:
+        assert line in output
