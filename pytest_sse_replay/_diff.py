@@ -143,7 +143,9 @@ def _diff_pair(a: Interaction, b: Interaction, i: int, j: int) -> InteractionDif
             # After the same events, a client that stops reading at its terminal event (and
             # closes first) saw what a server that ended the body showed it; and two errors
             # differ in wording from run to run. Worth a note, not a difference.
-            item.notes.append(change)
+            kinds = {ra.end.kind, rb.end.kind}
+            why = "the client closed first" if "client_closed" in kinds else "both errors"
+            item.notes.append(f"{change} ({why}: not a difference)")
     item.notes.extend(_headers(ra.headers, rb.headers))
     item.notes.extend(_timing(ra, rb, events_a, events_b))
     return item
