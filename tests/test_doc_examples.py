@@ -29,7 +29,7 @@ pytest_plugins = ["pytester"]
 ROOT = Path(__file__).parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # The opt-outs allowed in all the pages together: fragments should be the exception.
-MAX_NO_RUN = 8
+MAX_NO_RUN = 3
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 _DIRECTIVE = re.compile(r"<!--\s*(no-run|raises|file):\s*(.*?)\s*-->\s*\Z", re.DOTALL)
