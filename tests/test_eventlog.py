@@ -389,6 +389,11 @@ def test_order_required_steps_still_required_beside_optional_ones() -> None:
     assert message.splitlines()[0].endswith("no event matches 'done'")
 
 
+def test_order_only_optional_steps_pass_on_an_empty_log() -> None:
+    """A chain of optional steps asks nothing of an empty log."""
+    EventLog().assert_order("status?", "completed?")
+
+
 def test_order_optional_step_needs_a_pattern() -> None:
     """A lone `?` is a ValueError, found when the contract is built."""
     with pytest.raises(ValueError, match="no pattern before its '\\?'"):
