@@ -14,8 +14,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
+# The demo needs the package alone (its origin server is the standard library's).
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[server]'
+	$(BIN)/python -m pip install -q -e .
 	touch $@
 
 lint: $(VENV)/.installed-test

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ._matching import NoRecording
     from ._network import NetworkEscape
     from ._parser import SSEParser, parse_events
+    from ._plan import StallWithoutTimeout
     from ._recording import RecordingTransport
     from ._redact import Redaction
     from ._replay import ReplayTransport
@@ -36,6 +37,7 @@ __all__ = [
     "ReplayAdapter",
     "ReplayTransport",
     "SSEParser",
+    "StallWithoutTimeout",
     "faults",
     "parse_events",
     "recording_session",
@@ -59,6 +61,7 @@ _HOMES = {
     "ReplayAdapter": "._requests_face",
     "ReplayTransport": "._replay",
     "SSEParser": "._parser",
+    "StallWithoutTimeout": "._plan",
     "parse_events": "._parser",
     "recording_session": "._aiohttp_face",
     "replay_session": "._aiohttp_face",

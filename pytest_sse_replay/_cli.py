@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from ._cassette import CassetteError
+from ._text import plural
 
 __all__ = ["main"]
 
@@ -66,8 +67,8 @@ def _show(args: argparse.Namespace) -> int:
         count = len(lines)
         if not -count <= args.interaction < count:
             raise UsageProblem(
-                f"--interaction {args.interaction}: {args.cassette} has {count} interaction"
-                f"{'' if count == 1 else 's'}"
+                f"--interaction {args.interaction}: {args.cassette} has "
+                f"{plural(count, 'interaction')}"
             )
         lines = [lines[args.interaction]]
     if args.html:
@@ -202,11 +203,15 @@ def _check_file(args: argparse.Namespace, path: str) -> int:
             failed += 1
             print("\n".join(f"    {line}" for line in problem.splitlines()))
     total = len(checks)
-    print(
-        f"{path}: {len(log)} event{'' if len(log) == 1 else 's'}; "
-        f"{total - failed} of {total} check{'' if total == 1 else 's'} hold"
-    )
+    print(f"{path}: {plural(len(log), 'event')}; {_held(total - failed, total)}")
     return FAILED if failed else OK
+
+
+def _held(held: int, total: int) -> str:
+    """`3 of 4 checks hold`, `1 of 2 checks holds`, `the check fails`."""
+    if total == 1:
+        return "the check holds" if held else "the check fails"
+    return f"{held} of {plural(total, 'check')} {'holds' if held == 1 else 'hold'}"
 
 
 def _run_check(
@@ -366,10 +371,10 @@ def _record(args: argparse.Namespace) -> int:
         cassette.save(out)
     except OSError as exc:
         raise UsageProblem(f"-o {args.output}: cannot write: {exc.strerror or exc}") from None
-    note = f", {len(redacted)} secret value(s) redacted" if redacted else ""
+    note = f", {plural(len(redacted), 'secret value')} redacted" if redacted else ""
     print(
-        f"{PROG} record: {events} event{'' if events == 1 else 's'}; wrote {out} "
-        f"({len(cassette)} interaction{'' if len(cassette) == 1 else 's'}{note})",
+        f"{PROG} record: {plural(events, 'event')}; wrote {out} "
+        f"({plural(len(cassette), 'interaction')}{note})",
         file=sys.stderr,
     )
     return OK
@@ -413,7 +418,7 @@ def _serve(args: argparse.Namespace) -> int:
         ) from None
     count = len(cassette)
     print(
-        f"serving {args.cassette} ({count} interaction{'' if count == 1 else 's'}, "
+        f"serving {args.cassette} ({plural(count, 'interaction')}, "
         f"speed {args.speed:g}{', faults: ' + ', '.join(args.fault) if args.fault else ''}) "
         f"at {server.url}"
     )
@@ -660,9 +665,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="record, show, replay with faults and check a multi-agent run (local only)",
-        description="Start the bundled local SSE server, record a multi-agent run into a "
-        "temporary cassette, show its timeline, replay it under a few faults and print which "
-        "ordering checks hold. Needs the `server` extra; uses no network beyond 127.0.0.1.",
+        description="Start a local SSE server (standard library only), record a multi-agent "
+        "run into a temporary cassette, show its timeline, replay it under a few faults and "
+        "print which ordering checks hold. Uses no network beyond 127.0.0.1.",
     )
     demo.add_argument(
         "--delay", type=float, default=0.05, help="seconds between the server's events"

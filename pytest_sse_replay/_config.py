@@ -5,8 +5,10 @@ Command line > marker > ini > default, merged here and nowhere else.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import hashlib
+import inspect
 import math
 import re
 from collections.abc import Sequence
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from ._arguments import check_faults, check_speed
 from ._matching import parse_ignore_json_paths, parse_match_on
 from ._plan import Fault
 from ._redact import Redaction
@@ -102,16 +105,8 @@ class MarkerOptions:
         if name is not None and not isinstance(name, str | Path):
             raise TypeError(f"sse_cassette: name must be a string, got {name!r}")
         self.name = None if name is None else str(name)
-        self.speed = None if speed is None else parse_speed(speed, "sse_cassette(speed=...)")
-        if not isinstance(faults, Sequence) or isinstance(faults, str):
-            faults = (faults,)
-        for fault in faults:
-            if not callable(getattr(fault, "apply", None)):
-                raise TypeError(
-                    f"sse_cassette: faults must be fault objects from pytest_sse_replay.faults, "
-                    f"got {fault!r}"
-                )
-        self.faults = tuple(faults)
+        self.speed = None if speed is None else check_speed(speed, "sse_cassette")
+        self.faults = check_faults(faults, "sse_cassette")
         try:
             self.match_on = parse_match_on(match_on)
         except ValueError as exc:
@@ -130,12 +125,24 @@ class MarkerOptions:
 
     @classmethod
     def from_marker(cls, marker: pytest.Mark) -> MarkerOptions:
+        """The marker's options; a wrong one fails the test with the message alone."""
         __tracebackhide__ = True
+        known = list(inspect.signature(cls).parameters)
+        unknown = [key for key in marker.kwargs if key not in known]
         try:
+            if unknown:
+                close = difflib.get_close_matches(unknown[0], known, n=1)
+                raise TypeError(
+                    f"unexpected keyword argument {unknown[0]!r}; "
+                    + (f"did you mean {close[0]!r}?" if close else f"options: {', '.join(known)}")
+                )
             return cls(*marker.args, **marker.kwargs)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             message = str(exc).replace("MarkerOptions.__init__()", "sse_cassette()")
-            raise TypeError(f"@pytest.mark.{MARKER}: {message}") from None
+            message = message.removeprefix("sse_cassette: ")
+        # The mistake is in the test's decorator: a traceback into the plugin (or the
+        # exception it replaces) would only hide it.
+        pytest.fail(f"@pytest.mark.{MARKER}: {message}", pytrace=False)
 
 
 def _pattern(value: object, where: str) -> str:

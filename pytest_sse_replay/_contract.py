@@ -40,7 +40,7 @@ class Contract:
     ```python
     AGENT_RUN = Contract(
         first="job.started",
-        order=["job.started", "agent.*", "score.computed", "complete|error"],
+        order=["job.started", "agent.*", "score.computed?", "complete|error"],
         pairs=[("agent.started", "agent.completed", "agentId")],
         terminal="complete|error",
     )

@@ -1,15 +1,15 @@
 """`sse-replay demo`: the whole loop on one screen, with no network beyond 127.0.0.1.
 
-Starts the bundled SSE server, records a multi-agent run into a temporary cassette (through
+Starts a small SSE server, records a multi-agent run into a temporary cassette (through
 `RecordingTransport`, redacted like the plugin does), shows its timeline, replays it under a
-few faults through `ReplayTransport`, and prints which ordering checks hold for each. It
-needs only the `server` extra (uvicorn, starlette, sse-starlette).
+few faults through `ReplayTransport`, and prints which ordering checks hold for each. The
+server is the standard library's (`_demo_server`), so the demo runs on the package's own
+dependencies, with no extra installed.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -139,24 +139,15 @@ def _holds(log: EventLog, method: str, arguments: tuple[str, ...]) -> bool:
 
 
 def run_demo(*, delay: float = 0.05, keep: str | None = None, colour: bool = False) -> int:
-    try:
-        from ._server import run_server
-
-        server = run_server(delay=delay)
-        base_url = server.__enter__()
-    except ImportError as exc:
-        print(f"sse-replay demo: {exc}", file=sys.stderr)
-        return 2
     from . import faults
+    from ._demo_server import run_demo_server
 
     style = _Style(colour)
-    try:
-        _say(style("sse-replay demo", "bold") + f": the bundled SSE server is up at {base_url}")
+    with run_demo_server(delay=delay) as base_url:
+        _say(style("sse-replay demo", "bold") + f": a local SSE server is up at {base_url}")
         _say()
         _say(style("1. record", "bold") + f"  POST {base_url}/runs  (agents: {', '.join(AGENTS)})")
         cassette = _record(base_url, style)
-    finally:
-        server.__exit__(None, None, None)
 
     with tempfile.TemporaryDirectory(prefix="sse-replay-demo-") as folder:
         path = Path(keep) if keep else Path(folder) / "agent_run.yaml"

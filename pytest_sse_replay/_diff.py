@@ -3,9 +3,12 @@
 Interactions are paired by method and path, in order (the host, port and query values of a
 local server change between recordings and say nothing about the stream). For each pair:
 event names added, removed or moved; JSON keys that appeared or disappeared per event name;
-status and header changes; timing, summarised. Names, order, keys, status and unpaired
-interactions make the recordings *differ* (exit 1); header and timing changes are reported
-but do not, since they change with every recording.
+status and header changes; how the body ended; timing, summarised. Names, order, keys,
+status, an ending that is an error in one recording only, and unpaired interactions make the
+recordings *differ* (exit 1). Header and timing changes are reported but do not, since they
+change with every recording; nor does `complete` against `client_closed` (an SDK that stops
+at its terminal event closes the stream before the server ends it), nor one error against
+another.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from urllib.parse import urlsplit
 
 from ._cassette import Cassette, Interaction
 from ._event import Event
+from ._text import plural
 
 __all__ = ["CassetteDiff", "InteractionDiff", "diff_cassettes", "diff_structures"]
 
@@ -65,8 +69,8 @@ class CassetteDiff:
         changed = sum(item.differs for item in self.items)
         if changed:
             out.append(
-                f"differ: {changed} of {len(self.items)} interaction"
-                f"{'' if len(self.items) == 1 else 's'} changed in names, order, keys or status"
+                f"differ: {changed} of {plural(len(self.items), 'interaction')} "
+                "changed in names, order, keys or status"
             )
         else:
             out.append("same: event names, order, JSON keys and status all match")
@@ -132,7 +136,16 @@ def _diff_pair(a: Interaction, b: Interaction, i: int, j: int) -> InteractionDif
         if keys_a is not None and keys_b is not None and keys_a != keys_b:
             item.lines.append(_key_change("body", keys_a, keys_b))
     if ra.end != rb.end:
-        item.lines.append(f"end: {_ending(ra.end)} -> {_ending(rb.end)}")
+        change = f"end: {_ending(ra.end)} -> {_ending(rb.end)}"
+        if (ra.end.kind == "error") != (rb.end.kind == "error"):
+            item.lines.append(change)
+        else:
+            # After the same events, a client that stops reading at its terminal event (and
+            # closes first) saw what a server that ended the body showed it; and two errors
+            # differ in wording from run to run. Worth a note, not a difference.
+            kinds = {ra.end.kind, rb.end.kind}
+            why = "the client closed first" if "client_closed" in kinds else "both errors"
+            item.notes.append(f"{change} ({why}: not a difference)")
     item.notes.extend(_headers(ra.headers, rb.headers))
     item.notes.extend(_timing(ra, rb, events_a, events_b))
     return item
@@ -305,8 +318,7 @@ def diff_structures(
         )
     if drifted:
         lines.append(
-            f"drift: {drifted} of {len(pairs)} interaction{'' if len(pairs) == 1 else 's'} "
-            "changed in structure"
+            f"drift: {drifted} of {plural(len(pairs), 'interaction')} changed in structure"
         )
     else:
         lines.append("same structure: status, event names, JSON key paths and types, endings")

@@ -15,6 +15,7 @@ from ._cassette import Interaction
 from ._eventlog import compile_pattern
 from ._matching import Matcher, NoRecording
 from ._structure import Structure, compare
+from ._text import plural
 
 if TYPE_CHECKING:
     from ._session import ActiveCassette
@@ -83,8 +84,7 @@ class DriftTally:
         """The end-of-run report: (title, lines) for each section that has something."""
         out = []
         if self.verified:
-            plural = "" if self.verified == 1 else "s"
-            closing = f"verified {self.verified} cassette{plural} against the live service: "
+            closing = f"verified {plural(self.verified, 'cassette')} against the live service: "
             out.append(("sse-replay verify", [*self.reports, f"{closing}{self.drifted} drifted"]))
         if self.warnings:
             out.append(("sse-replay warnings", list(self.warnings)))

@@ -21,6 +21,7 @@ from typing import Any, SupportsIndex, overload
 
 from ._cassette import Cassette, StrPath
 from ._event import Event
+from ._text import plural
 
 __all__ = ["EventLog"]
 
@@ -122,10 +123,6 @@ def _call(method: str, *args: object, **kwargs: object) -> str:
     return f"{method}({', '.join(parts)})"
 
 
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else plural or singular + 's'}"
-
-
 def _no_match(failure: Failure, stream: Stream, patterns: Sequence[str]) -> Failure:
     """Fill `failure` for patterns that match no event, with the names that do exist."""
     if len(patterns) == 1:
@@ -144,7 +141,7 @@ def _names_hint(stream: Stream, patterns: Sequence[str]) -> list[str]:
         counts[name] = counts.get(name, 0) + 1
     listed = [f"{name} ({n})" for name, n in list(counts.items())[:_MAX_NAMES_LISTED]]
     if len(counts) > _MAX_NAMES_LISTED:
-        listed.append(f"... {_plural(len(counts) - _MAX_NAMES_LISTED, 'more name')}")
+        listed.append(f"... {plural(len(counts) - _MAX_NAMES_LISTED, 'more name')}")
     hints = ["names in the stream: " + ", ".join(listed)]
     guesses = []
     for pattern in patterns:
@@ -156,6 +153,21 @@ def _names_hint(stream: Stream, patterns: Sequence[str]) -> list[str]:
                 guesses.append(f"{close[0]!r} for {glob!r}")
     if guesses:
         hints.append("did you mean " + ", ".join(guesses) + "?")
+    return hints
+
+
+def _keys_hint(key: str, seen: Iterable[str]) -> list[str]:
+    """The JSON keys seen where `key` was expected, and a close one for a likely typo."""
+    keys = list(dict.fromkeys(seen))
+    if not keys:
+        return []
+    listed = ", ".join(keys[:_MAX_NAMES_LISTED])
+    if len(keys) > _MAX_NAMES_LISTED:
+        listed += f", ... {plural(len(keys) - _MAX_NAMES_LISTED, 'more key')}"
+    hints = [f"keys in the JSON data: {listed}"]
+    close = difflib.get_close_matches(key, keys, n=1, cutoff=_CLOSE)
+    if close:
+        hints.append(f"did you mean {close[0]!r}?")
     return hints
 
 
@@ -190,11 +202,27 @@ def _show(value: object) -> str:
 # `Failure` when the rule is broken, None when it holds.
 
 
+def _step(text: str) -> tuple[str, bool]:
+    """An `assert_order` step: its pattern, and whether a trailing `?` made it optional."""
+    if not isinstance(text, str):
+        raise TypeError(f"an event pattern is a str, not {type(text).__name__}: {text!r}")
+    stripped = text.rstrip()
+    if not stripped.endswith("?"):
+        return text, False
+    pattern = stripped[:-1].rstrip()
+    if not pattern:
+        raise ValueError(f"optional step {text!r} has no pattern before its '?'")
+    return pattern, True
+
+
 def check_order(stream: Stream, patterns: Sequence[str]) -> Failure | None:
     if not patterns:
         raise ValueError("assert_order() needs at least one pattern")
-    compiled = [compile_pattern(p) for p in patterns]
     failure = Failure(_call("assert_order", *patterns))
+    parsed = [_step(step) for step in patterns]
+    patterns = [pattern for pattern, _ in parsed]
+    optional = [flag for _, flag in parsed]
+    compiled = [compile_pattern(p) for p in patterns]
     matches: list[list[int]] = [[] for _ in patterns]
     overlaps: list[int] = []
     for i, name in enumerate(stream.names):
@@ -212,30 +240,35 @@ def check_order(stream: Stream, patterns: Sequence[str]) -> Failure | None:
             "(each event may match only one)"
         )
         if len(overlaps) > 1:
-            failure.problem += f", {_plural(len(overlaps) - 1, 'more such event')}"
+            failure.problem += f", {plural(len(overlaps) - 1, 'more such event')}"
         return failure
-    missing = [p for p, found in zip(patterns, matches, strict=True) if not found]
+    missing = [
+        p for p, found, skip in zip(patterns, matches, optional, strict=True) if not (found or skip)
+    ]
     if missing:
         return _no_match(failure, stream, missing)
+    # An optional step that matched nothing drops out of the chain: its neighbours are
+    # compared with each other (the order is transitive, so adjacent present steps suffice).
+    present = [k for k, found in enumerate(matches) if found]
     late_total = 0
-    for k in range(len(patterns) - 1):
-        first_next = matches[k + 1][0]
+    for k, j in itertools.pairwise(present):
+        first_next = matches[j][0]
         late = [i for i in matches[k] if i > first_next]
         if not late:
             continue
         if not failure.problem:
             failure.problem = (
                 f"{stream.at(late[0])} (matching {patterns[k]!r}) comes after "
-                f"{stream.at(first_next)} (matching {patterns[k + 1]!r})"
+                f"{stream.at(first_next)} (matching {patterns[j]!r})"
             )
         late_total += len(late)
-        failure.mark(first_next, f"first {patterns[k + 1]!r}")
+        failure.mark(first_next, f"first {patterns[j]!r}")
         for i in late:
             failure.mark(i, f"{patterns[k]!r} after #{first_next}")
     if not failure.problem:
         return None
     if late_total > 1:
-        failure.problem += f"; {_plural(late_total, 'event')} out of order"
+        failure.problem += f"; {plural(late_total, 'event')} out of order"
     return failure
 
 
@@ -358,7 +391,8 @@ def check_pairs(stream: Stream, open: str, close: str, key: str) -> Failure | No
     kinds = dict.fromkeys((never_closed, reopened, orphan, no_key, not_json, ambiguous), 0)
     open_at: dict[object, tuple[int, object]] = {}  # identity -> (open index, value)
     closed_at: dict[object, int] = {}  # identity -> index of the close that last closed it
-    open_count = 0
+    open_count = keyed = 0
+    seen_keys: dict[str, None] = {}  # the keys of matched events without `key`, in order
     for i, name in enumerate(stream.names):
         is_open, is_close = opens(name), closes(name)
         if not (is_open or is_close):
@@ -376,7 +410,9 @@ def check_pairs(stream: Stream, open: str, close: str, key: str) -> Failure | No
         if key not in data:
             kinds[no_key] += 1
             failure.mark(i, f"no {key!r} in the data")
+            seen_keys.update(dict.fromkeys(data))
             continue
+        keyed += 1
         value = data[key]
         ident = _identity(value)
         if is_open:
@@ -398,7 +434,10 @@ def check_pairs(stream: Stream, open: str, close: str, key: str) -> Failure | No
     for i, value in open_at.values():
         kinds[never_closed] += 1
         failure.mark(i, f"{key}={_show(value)} never closed")
-    problems = [_plural(count, *kind) for kind, count in kinds.items() if count]
+    problems = [plural(count, *kind) for kind, count in kinds.items() if count]
+    if keyed == 0:
+        # Every matched event lacks the key: a misspelt key, most likely; name the real ones.
+        failure.hints.extend(_keys_hint(key, seen_keys))
     if open_count == 0:
         _no_match(failure, stream, [open])
         if problems:
@@ -431,7 +470,7 @@ def check_terminal(stream: Stream, pattern: str) -> Failure | None:
     else:
         failure.problem = (
             f"the terminal event {stream.at(found[0])} is followed by "
-            f"{_plural(last - found[0], 'event')}"
+            f"{plural(last - found[0], 'event')}"
         )
     failure.mark(found[0], "terminal event")
     terminal = set(found)
@@ -478,24 +517,16 @@ def check_increasing(stream: Stream, key: str) -> Failure | None:
         previous = (i, value)
     if keyed == 0:
         failure.problem = f"no event has {key!r} in its JSON data"
-        if seen_keys:
-            keys = list(seen_keys)
-            listed = ", ".join(keys[:_MAX_NAMES_LISTED])
-            if len(keys) > _MAX_NAMES_LISTED:
-                listed += f", ... {_plural(len(keys) - _MAX_NAMES_LISTED, 'more key')}"
-            failure.hints.append(f"keys in the JSON data: {listed}")
-            close = difflib.get_close_matches(key, keys, n=1, cutoff=_CLOSE)
-            if close:
-                failure.hints.append(f"did you mean {close[0]!r}?")
+        failure.hints.extend(_keys_hint(key, seen_keys))
         return failure
     if not problems:
         return None
     counts = []
     if drops:
-        counts.append(_plural(drops, "drop"))
+        counts.append(plural(drops, "drop"))
     if not_numbers:
         counts.append(
-            _plural(not_numbers, "value that is not a number", "values that are not numbers")
+            plural(not_numbers, "value that is not a number", "values that are not numbers")
         )
     failure.problem = problems[0]
     if drops + not_numbers > 1:
@@ -530,7 +561,7 @@ def check_within(stream: Stream, pattern: str, seconds: float) -> Failure | None
 
 
 def render(failures: Sequence[Failure], stream: Stream, *, rules: int | None = None) -> str:
-    """The assertion message: the broken rule(s), hints, then the marked timeline.
+    """The assertion message: the broken rules, hints, then the marked timeline.
 
     With `rules` (a contract's rule count) every failure gets a `[k]` label, repeated on
     its notes in the timeline, under a "Contract: k of n rules failed" heading.
@@ -543,7 +574,7 @@ def render(failures: Sequence[Failure], stream: Stream, *, rules: int | None = N
         lines.extend(failure.hints)
         marks = failure.marks
     else:
-        lines.append(f"Contract: {len(failures)} of {_plural(rules, 'rule')} failed")
+        lines.append(f"Contract: {len(failures)} of {plural(rules, 'rule')} failed")
         for number, failure in enumerate(failures, 1):
             lines.append(f"  [{number}] {failure.rule}: {failure.problem}")
             lines.extend(f"      {hint}" for hint in failure.hints)
@@ -612,18 +643,18 @@ def _timeline(events: Sequence[Event], marks: dict[int, list[str]]) -> list[str]
         text = f"{marker} " + "  ".join(parts)
         return f"{text}  <- {note}" if note else text.rstrip()
 
-    out = [f"timeline ({_plural(len(events), 'event')}):", line(" ", header)]
+    out = [f"timeline ({plural(len(events), 'event')}):", line(" ", header)]
     previous = -1
     for i, cells in zip(shown, rows, strict=True):
         if i - previous > 1:
-            out.append(f"  ... {_plural(i - previous - 1, 'event')} ...")
+            out.append(f"  ... {plural(i - previous - 1, 'event')} ...")
         notes = marks.get(i)
         out.append(line(">" if notes else " ", cells, "; ".join(notes) if notes else ""))
         previous = i
     if previous < len(events) - 1:  # pragma: no cover - the last event is always shown
-        out.append(f"  ... {_plural(len(events) - 1 - previous, 'event')} ...")
+        out.append(f"  ... {plural(len(events) - 1 - previous, 'event')} ...")
     if left_out:
-        out.append(f"  ({_plural(left_out, 'more marked event')} not shown)")
+        out.append(f"  ({plural(left_out, 'more marked event')} not shown)")
     return out
 
 
@@ -787,6 +818,13 @@ class EventLog(Sequence[Event]):
         (which group it belongs to would be a guess): make the patterns disjoint, e.g.
         `"agent.started"` rather than `"agent.*"` next to `"agent.completed"`. With one
         pattern this only checks that it matches; with none it raises ValueError.
+
+        A pattern ending in `?` is an optional step: when events match it they must keep
+        its place in the order, but it need not match at all, so one chain covers the
+        success and the error run: `assert_order("job.started", "agent.*",
+        "score.computed?", "complete|error")`. The `?` applies to the whole step, all its
+        alternatives; here a trailing `?` is never the one-character glob (a literal `?` at
+        the end is written `[?]`).
         """
         __tracebackhide__ = True
         stream = snapshot(self)

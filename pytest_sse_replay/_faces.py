@@ -108,6 +108,7 @@ class Face:
     @contextlib.contextmanager
     def mapped_failures(self, request: Any, *, is_async: bool) -> Iterator[None]:
         """Raise the core's neutral StreamFailure as this library's own exception."""
+        __tracebackhide__ = True
         try:
             yield
         except StreamFailure as failure:
@@ -166,6 +167,7 @@ class _ReplayStreamBody:
         return self._paced()
 
     def _paced(self) -> Iterator[bytes]:
+        __tracebackhide__ = True
         with self._face.mapped_failures(self._request, is_async=False):
             for item in self._walk():
                 if item.__class__ is float:
@@ -178,6 +180,7 @@ class _ReplayStreamBody:
             for step in self._steps:
                 yield step  # type: ignore[misc]
             return
+        __tracebackhide__ = True
         with self._face.mapped_failures(self._request, is_async=True):
             for item in self._walk():
                 if item.__class__ is float:

@@ -179,6 +179,10 @@ class StallWithoutTimeout(RuntimeError):
     """A stall was injected but the client has no read timeout: a real one would hang forever."""
 
 
+# Public as `pytest_sse_replay.StallWithoutTimeout`: failures name it as users import it.
+StallWithoutTimeout.__module__ = "pytest_sse_replay"
+
+
 # A read timeout's message is the library's own and differs between its sync and async
 # backends, so the core leaves it blank and each face fills in what its client would say.
 READ_TIMEOUT_MESSAGE = ""
@@ -198,6 +202,9 @@ def walk(
     ReadTimeout at once instead of sleeping: the client would have given up by then, and
     the test need not spend the time.
     """
+    # A failure here is the client's (no read timeout) or the recording's: the frames of
+    # the replay machinery would only stand between the test's line and the message.
+    __tracebackhide__ = True
     for step in steps:
         if step.__class__ is bytes:
             if observe is not None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, overload
 import anyio
 import httpx
 
+from ._arguments import check_faults, check_speed
 from ._cassette import Cassette, Interaction, StrPath, is_event_stream, round_us
 from ._event import Event
 from ._faces import HTTPX2, Face, face_for
@@ -64,6 +65,8 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         clock: Callable[[], float] = time.perf_counter,
         redaction: Redaction | None = None,
     ) -> None:
+        speed = check_speed(speed, "ReplayTransport")
+        faults = check_faults(faults, "ReplayTransport")
         self.cassette = cassette if isinstance(cassette, Cassette) else Cassette.load(cassette)
         self.player = Player(
             self.cassette,

@@ -16,6 +16,8 @@ resumes after that event when the recorded stream has ids.
 from __future__ import annotations
 
 import contextlib
+import difflib
+import inspect
 import json
 import re
 import select
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ._answer import local_servers
+from ._arguments import check_faults, check_speed
 from ._cassette import Cassette, RecordedRequest, StrPath
 from ._matching import NoRecording
 from ._plan import (
@@ -131,10 +134,37 @@ def parse_fault(spec: str) -> Fault:
     if name == "inject":
         args, kwargs = _inject_arguments(spec, args, kwargs)
     factory: Callable[..., Fault] = getattr(faults, name)
+    _check_options(spec, name, factory, kwargs)
     try:
         return factory(*args, **kwargs)
     except (TypeError, ValueError) as exc:
         raise FaultSpecError(f"{spec!r}: {exc}") from None
+
+
+def _check_options(
+    spec: str, name: str, factory: Callable[..., Fault], kwargs: dict[str, Any]
+) -> None:
+    """Name an unknown option (and the close one meant) instead of Python's TypeError."""
+    parameters = inspect.signature(factory).parameters
+    known = [
+        key
+        for key, parameter in parameters.items()
+        if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    ]
+    if name == "inject":  # the event's fields are options of the spec, not of inject()
+        known = [key for key in known if key != "event"] + ["event", "data", "id", "retry"]
+    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters.values()):
+        return
+    for key in kwargs:
+        if key in known:
+            continue
+        message = f"{spec!r}: unknown option {key!r} for {name}"
+        close = difflib.get_close_matches(key, known, n=1)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+        else:
+            message += f"; its options are: {', '.join(known) or 'none'}"
+        raise FaultSpecError(message)
 
 
 def _inject_arguments(
@@ -428,6 +458,8 @@ class ReplayServer:
         log: Callable[[str], None] | None = None,
         redaction: Redaction | None = None,
     ) -> None:
+        speed = check_speed(speed, "ReplayServer")
+        faults = check_faults(faults, "ReplayServer")
         if not isinstance(cassette, Cassette):
             cassette = Cassette.load(cassette)
         self.cassette = cassette

@@ -1,4 +1,4 @@
-"""A small, real SSE server: the four stream shapes of DESIGN.md and the faults real servers have.
+"""A small, real SSE server: the four stream shapes of docs/index.md and the faults of real servers.
 
 The recording tests and `sse-replay demo` run against it. It listens on 127.0.0.1 only. It needs
 the `server` extra (uvicorn, starlette, sse-starlette), imported only when the server is used.

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 from ._cassette import Cassette, Ending, Interaction, RecordedResponse
 from ._event import Event
 from ._parser import SSEParser
+from ._text import plural
 
 __all__ = [
     "Row",
@@ -208,10 +209,6 @@ def _flat(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def row_line(
     row: Row,
     style: _Style | None = None,
@@ -245,10 +242,10 @@ def _end_text(line: Timeline) -> tuple[str, bool]:
 
 
 def _summary(line: Timeline) -> str:
-    parts = [_plural(len(line.events), "event")] if line.is_stream else []
+    parts = [plural(len(line.events), "event")] if line.is_stream else []
     if line.comments:
-        parts.append(_plural(len(line.comments), "comment"))
-    parts.append(f"{line.size:,} bytes in {_plural(line.chunks, 'chunk')}")
+        parts.append(plural(len(line.comments), "comment"))
+    parts.append(f"{line.size:,} bytes in {plural(line.chunks, 'chunk')}")
     parts.append(f"{line.duration:.3f}s")
     return ", ".join(parts)
 
@@ -260,7 +257,7 @@ def render_text(
     style = _Style(colour)
     out: list[str] = []
     if source:
-        size = _plural(len(lines) if total is None else total, "interaction")
+        size = plural(len(lines) if total is None else total, "interaction")
         out.append(style(f"{source}: {size}", "bold"))
     for line in lines:
         if out:
@@ -525,7 +522,7 @@ def render_html(lines: Sequence[Timeline], *, source: str = "") -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<style>{_CSS}</style></head><body>"
         f"<h1>{esc(title)}</h1>"
-        f'<p class="meta">{_plural(len(lines), "interaction")}; one lane per event name, '
+        f'<p class="meta">{plural(len(lines), "interaction")}; one lane per event name, '
         "time from sending each request; hover a point for its data.</p>"
         f"{''.join(sections)}</body></html>\n"
     )

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._text import plural
+
 __all__ = ["CassetteUse", "RunSummary", "find_orphans", "unused_message"]
 
 CASSETTE_SUFFIXES = (".yaml", ".yml")
@@ -118,7 +120,7 @@ def unused_message(
     path: Path | str, requests: Sequence[str], unplayed: Sequence[int], *, test: str = ""
 ) -> str:
     """Which recordings of a cassette were not played: by `test`, or (shared) by any test."""
-    count = f"{len(unplayed)} recorded interaction{'' if len(unplayed) == 1 else 's'}"
+    count = plural(len(unplayed), "recorded interaction")
     if test:
         head = f"{test}: cassette {path}: {count} not played by the test (ini sse_unused):"
     else:

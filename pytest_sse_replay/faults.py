@@ -10,9 +10,10 @@ order, each to what the previous one made. See docs/faults.md.
 Positions: `after_events=N` counts the events the response dispatches to the client (as
 `parse_events` would, so comments and blocks without `data` do not count; after a
 Last-Event-ID resume, the events from the resume point). A negative N counts from the end,
-like a Python index (`-1`: all but the last event). A position past the end of the stream
-leaves it alone, so a fault meant for the middle of a long stream does nothing to a resumed
-remainder that is too short to reach it.
+like a Python index (`-1`: all but the last event), and like an index a negative N beyond
+the first event is an IndexError naming the fault and the stream's event count. A positive
+position past the end of the stream leaves it alone, so a fault meant for the middle of a
+long stream does nothing to a resumed remainder that is too short to reach it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ._event import Event
 from ._eventlog import compile_pattern
 from ._parser import event_boundaries, parse_events
 from ._plan import Fault, PlayContext, Script, Stall
+from ._text import plural
 
 if TYPE_CHECKING:
     # Typing only: pytest has no public name for what `pytest.param()` returns.
@@ -195,11 +197,24 @@ def _shift(chunks: Iterable[Chunk], seconds: float) -> list[Chunk]:
     return [Chunk(round(chunk.t + seconds, 6), chunk.data) for chunk in chunks]
 
 
-def _after_events(body: bytes, after_events: int) -> int | None:
-    """The offset just after event N (see the module docstring), or None past the end."""
+def _after_events(body: bytes, after_events: int, fault: object) -> int | None:
+    """The offset just after event N (see the module docstring), or None past the end.
+
+    A negative N before the first event is an IndexError, as a Python index would be:
+    clamping it to 0 would silently move the fault to the start of the stream.
+    """
     boundaries = event_boundaries(body)
-    index = after_events if after_events >= 0 else max(len(boundaries) + after_events, 0)
-    if index > len(boundaries):
+    count = len(boundaries)
+    if after_events < -count:
+        raise IndexError(
+            f"faults.{fault!r}: after_events={after_events} is out of range for a stream of "
+            f"{plural(count, 'event')} (from the end it can be -1 to -{count})"
+            if count
+            else f"faults.{fault!r}: after_events={after_events} is out of range for a stream "
+            "of 0 events"
+        )
+    index = after_events if after_events >= 0 else count + after_events
+    if index > count:
         return None
     return boundaries[index - 1] if index else 0
 
@@ -395,7 +410,7 @@ class drop:
         body = script.body
         cut = 0
         if self.after_events is not None:
-            start = _after_events(body, self.after_events)
+            start = _after_events(body, self.after_events, self)
             if start is None:
                 return script
             cut = start
@@ -433,7 +448,7 @@ class truncate:
     def apply(self, script: Script, context: PlayContext) -> Script:
         if not _is_stream(script):
             return script
-        cut = _after_events(script.body, self.after_events)
+        cut = _after_events(script.body, self.after_events, self)
         if cut is None:
             return script
         return script.with_(chunks=tuple(_slice(script.chunks, 0, cut)), end=COMPLETE)
@@ -537,7 +552,7 @@ class stall:
         if not (_is_stream(script) and _due(self.times, context)):
             return script
         body = script.body
-        cut = _after_events(body, self.after_events)
+        cut = _after_events(body, self.after_events, self)
         if cut is None:
             return script
         before = _slice(script.chunks, 0, cut)
@@ -591,7 +606,7 @@ class inject:
         if not _is_stream(script):
             return script
         body = script.body
-        cut = _after_events(body, self.after_events)
+        cut = _after_events(body, self.after_events, self)
         if cut is None:
             return script
         if cut == 0 and body.startswith(_BOM):
@@ -645,10 +660,32 @@ class skip:
                 removed.append((blocks[at - 1] if at else first, end))
         if not removed:
             return script
+        _keep_bom_inside(body, removed)
         return script.with_(chunks=_without(script.chunks, removed))
 
     def __repr__(self) -> str:
         return _call("skip", self.pattern)
+
+
+def _keep_bom_inside(body: bytes, removed: list[tuple[int, int]]) -> None:
+    """Leave the blank line before a mid-stream BOM that removing blocks would bring to the start.
+
+    Only a BOM at the very start of a stream is stripped (WHATWG); anywhere else it is part
+    of a field name, so `\ufeffdata: x` dispatches nothing. Removed from the front of a stream
+    without a BOM of its own, the blocks before one would turn it into the stream's leading
+    BOM and make an event of the block after it. Keeping the blank line that ended the last
+    removed block (an empty line at the start dispatches nothing) keeps the BOM where it was:
+    at the start of a line, not of the stream.
+    """
+    stop, last = 0, -1
+    for k, (start, end) in enumerate(removed):
+        if start != stop:
+            break
+        stop, last = end, k
+    if last < 0 or not body.startswith(_BOM, stop):
+        return
+    start, end = removed[last]
+    removed[last] = (start, end - (2 if body.endswith(b"\r\n", 0, end) else 1))
 
 
 @dataclass(init=False, frozen=True, slots=True, repr=False)

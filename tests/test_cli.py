@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_sse_replay import Cassette
-from pytest_sse_replay._cassette import Chunk
+from pytest_sse_replay._cassette import Chunk, Ending
 from pytest_sse_replay._cli import main
 
 ROOT = Path(__file__).parent.parent
@@ -240,7 +240,15 @@ def test_check_fails_with_timeline(capsys: pytest.CaptureFixture[str]) -> None:
     assert "ok   increasing progress" in out
     assert "FAIL terminal status" in out
     assert "timeline" in out
-    assert "1 of 2 checks hold" in out
+    assert "1 of 2 checks holds" in out
+
+
+def test_check_one_failing_check_reads_as_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """One failing check is reported as "the check fails", never "0 of 1 check hold"."""
+    assert run("check", JOB_STATUS, "-i", "0", "--terminal", "status") == 1
+    out = capsys.readouterr().out
+    assert "the check fails" in out
+    assert "0 of 1" not in out
 
 
 def test_check_needs_a_check(capsys: pytest.CaptureFixture[str]) -> None:
@@ -329,6 +337,33 @@ def test_diff_status_and_headers(tmp_path: Path, capsys: pytest.CaptureFixture[s
     status = cassette.save(tmp_path / "status.yaml")
     assert run("diff", AGENT_RUN, status) == 1
     assert "status: 200 -> 429" in capsys.readouterr().out
+
+
+def _ended(tmp_path: Path, end: Ending, name: str) -> Path:
+    cassette = Cassette.load(AGENT_RUN)
+    cassette.interactions[0].response.end = end
+    return cassette.save(tmp_path / f"{name}.yaml")
+
+
+def test_diff_client_closed_equals_complete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the same events, a client that closed first is not a difference: exit 0, noted."""
+    closed = _ended(tmp_path, Ending("client_closed"), "closed")
+    assert run("diff", AGENT_RUN, closed) == 0
+    out = capsys.readouterr().out
+    assert "  end: complete -> client_closed" in out
+    assert out.rstrip().endswith("same: event names, order, JSON keys and status all match")
+
+
+def test_diff_error_ending_differs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An ending that is an error in one recording only makes them differ; two errors do not."""
+    broken = _ended(tmp_path, Ending.failed("RemoteProtocolError", "peer closed"), "broken")
+    assert run("diff", AGENT_RUN, broken) == 1
+    assert "end: complete -> error RemoteProtocolError" in capsys.readouterr().out
+    other = _ended(tmp_path, Ending.failed("ReadError", "reset"), "other")
+    assert run("diff", broken, other) == 0
+    assert "end: error RemoteProtocolError -> error ReadError" in capsys.readouterr().out
 
 
 def test_diff_unpaired_interactions(capsys: pytest.CaptureFixture[str]) -> None:
@@ -448,6 +483,37 @@ def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert " --" not in table["no fault"]
     assert "RemoteProtocolError" in table["drop(after_events=4)"]
     assert Cassette.load(kept).interactions[0].request.header("authorization") == "REDACTED"
+
+
+BLOCK_SERVER_EXTRA = """
+import sys
+# None in sys.modules makes `import name` raise ImportError: as if the extra were absent.
+sys.modules.update(dict.fromkeys(["uvicorn", "starlette", "sse_starlette"]))
+try:
+    import starlette  # noqa: F401
+except ImportError:
+    pass
+else:
+    raise SystemExit("starlette is still importable")
+from pytest_sse_replay._cli import main
+raise SystemExit(main(["demo", "--delay", "0.005", "--color", "never"]))
+"""
+
+
+def test_demo_needs_no_server_extra() -> None:
+    """`demo` completes with uvicorn, starlette and sse-starlette unimportable (a bare install)."""
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCK_SERVER_EXTRA],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "install the" not in result.stderr
+    assert "ended normally (9 events, " in result.stdout
+    assert "The recording holds every check" in result.stdout
 
 
 def test_show_a_broken_stream(

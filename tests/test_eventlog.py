@@ -38,7 +38,7 @@ def failure(call: Any) -> str:
     return str(info.value)
 
 
-# The four stream shapes of DESIGN.md, as a well-behaved server sends them.
+# The four stream shapes (docs/index.md), as a well-behaved server sends them.
 
 
 def data_only() -> EventLog:
@@ -340,6 +340,66 @@ def test_order_on_empty_log_fails() -> None:
     )
 
 
+def failed_run() -> EventLog:
+    """The error path of a multi-agent run: no score.computed, `error` at the end."""
+    return EventLog(
+        [
+            named("job.started", 0.05, "1", jobId="j1"),
+            named("agent.started", 0.10, "2", agentId="a1"),
+            named("agent.completed", 0.70, "3", agentId="a1", score=0.6),
+            named("error", 0.80, "4", message="boom"),
+        ]
+    )
+
+
+ONE_CHAIN = ("job.started", "agent.*", "score.computed?", "complete|error")
+
+
+@pytest.mark.parametrize("log", [multi_agent(), failed_run()], ids=["success", "error"])
+def test_order_optional_step_covers_success_and_error_runs(log: EventLog) -> None:
+    """A step ending in `?` may match nothing, so one chain holds on both runs."""
+    assert log.assert_order(*ONE_CHAIN) is log
+    assert Contract(order=list(ONE_CHAIN)).check(log) is log
+
+
+def test_order_optional_step_keeps_its_place_when_present() -> None:
+    """An optional step that matches must still sit between its neighbours."""
+    log = EventLog([*multi_agent()[:5], named("complete", 1.0, "7"), named("score.computed")])
+    message = failure(lambda: log.assert_order(*ONE_CHAIN))
+    assert message.splitlines()[0] == (
+        "assert_order('job.started', 'agent.*', 'score.computed?', 'complete|error'): "
+        "#6 score.computed (matching 'score.computed') comes after #5 complete "
+        "(matching 'complete|error')"
+    )
+    with pytest.raises(AssertionError, match="comes after"):
+        Contract(order=list(ONE_CHAIN)).check(log)
+
+
+def test_order_absent_optional_step_links_its_neighbours() -> None:
+    """With an optional step absent, the steps either side of it are still ordered."""
+    log = EventLog([named("job.started"), named("error"), named("agent.started")])
+    message = failure(lambda: log.assert_order(*ONE_CHAIN))
+    assert "#1 error (matching 'complete|error') comes after" not in message
+    assert "#2 agent.started (matching 'agent.*') comes after #1 error" in message
+
+
+def test_order_required_steps_still_required_beside_optional_ones() -> None:
+    """Only the steps marked `?` may be missing; the others must still match."""
+    message = failure(lambda: failed_run().assert_order("job.started", "score.computed?", "done"))
+    assert message.splitlines()[0].endswith("no event matches 'done'")
+
+
+def test_order_only_optional_steps_pass_on_an_empty_log() -> None:
+    """A chain of optional steps asks nothing of an empty log."""
+    EventLog().assert_order("status?", "completed?")
+
+
+def test_order_optional_step_needs_a_pattern() -> None:
+    """A lone `?` is a ValueError, found when the contract is built."""
+    with pytest.raises(ValueError, match="no pattern before its '\\?'"):
+        Contract(order=["job.started", " ?"])
+
+
 def test_order_needs_a_pattern() -> None:
     """assert_order() without patterns is a ValueError; with one it checks that it matches."""
     with pytest.raises(ValueError, match="at least one pattern"):
@@ -614,6 +674,25 @@ def test_pairs_missing_key_and_bad_data() -> None:
     assert "<- no 'agentId' in the data" in message
     assert "<- data is not JSON" in message
     assert "<- data is a JSON list, not an object" in message
+
+
+def test_pairs_misspelt_key_names_the_keys_seen() -> None:
+    """When no matched event has the key, the failure lists the keys they do have."""
+    message = failure(
+        lambda: multi_agent().assert_pairs("agent.started", "agent.completed", "agent_id")
+    )
+    lines = message.splitlines()
+    assert lines[0] == (
+        "assert_pairs('agent.started', 'agent.completed', 'agent_id'): 4 events without 'agent_id'"
+    )
+    assert lines[1] == "keys in the JSON data: agentId, score"
+    assert lines[2] == "did you mean 'agentId'?"
+
+
+def test_pairs_key_hint_only_when_the_key_is_never_there() -> None:
+    """A key that some events have is not a typo: no list of keys is offered."""
+    log = EventLog([named("agent.started", agentId="a1"), named("agent.completed", agent="a1")])
+    assert "keys in the JSON data" not in failure(lambda: pairs(log))
 
 
 def test_pairs_key_types_are_distinct() -> None:

@@ -1,7 +1,7 @@
 """Examples, written as a user of the plugin would write them, replaying the cassettes in cassettes/.
 
 The first half of the file stands for the user's application: small clients of the four
-stream shapes (DESIGN.md), built on httpx and httpx-sse. The tests replay the committed
+stream shapes (docs/index.md), built on httpx and httpx-sse. The tests replay the committed
 recordings (tools/record_examples.py made them from the bundled server), with faults.
 """
 

@@ -1,4 +1,4 @@
-"""The public surface is exactly what __all__ says, sorted, and DESIGN.md's names are in it."""
+"""The public surface is exactly what __all__ says, sorted, and the documented names are in it."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_all_is_sorted_and_complete() -> None:
 
 
 def test_design_names_are_public() -> None:
-    """The names DESIGN.md promises are importable from the package."""
+    """The names the docs promise are importable from the package."""
     for name in [
         "parse_events",
         "SSEParser",
@@ -31,6 +31,7 @@ def test_design_names_are_public() -> None:
         "RecordingTransport",
         "EventLog",
         "faults",
+        "StallWithoutTimeout",
     ]:
         assert name in pytest_sse_replay.__all__
     for fault in [

@@ -161,7 +161,7 @@ def _numbers(value: object) -> list[object]:
     return [value]
 
 
-JOB_LIMIT = 10  # the real job status stream's cap (DESIGN.md: 429 past 10 connections)
+JOB_LIMIT = 10  # the real job status stream's cap (429 past 10 connections)
 
 
 def test_connection_limit_looks_like_the_real_cap(live_server: str, driver: Driver) -> None:

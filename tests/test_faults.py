@@ -227,7 +227,33 @@ def test_negative_positions_count_from_the_end() -> None:
         "section",
         "usage",
     ]
-    assert faults.truncate(after_events=-9).apply(script, context()).body == b""
+    assert faults.truncate(after_events=-4).apply(script, context()).body == b""
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        faults.drop(after_events=-100),
+        faults.truncate(after_events=-5),
+        faults.stall(after_events=-5),
+        faults.inject(b"data: x\n\n", after_events=-5),
+    ],
+    ids=repr,
+)
+def test_negative_position_out_of_range_is_an_error(fault: faults.Fault) -> None:
+    """A negative position before the first event fails like a Python index, naming it all."""
+    with pytest.raises(IndexError) as info:
+        fault.apply(script_of(DATA_ONLY), context())
+    message = str(info.value)
+    assert message.startswith(f"faults.{fault!r}: after_events=")
+    assert "out of range for a stream of 4 events (from the end it can be -1 to -4)" in message
+
+
+def test_negative_position_out_of_range_fails_the_request(driver: Driver) -> None:
+    """Through a transport, the out-of-range position fails the request, not a silent clamp."""
+    transport = ReplayTransport(cassette_of(JOB), faults=[faults.drop(after_events=-100)])
+    with pytest.raises(IndexError, match="after_events=-100 is out of range"):
+        driver.stream(transport, "GET", URL)
 
 
 def test_truncate_ends_cleanly_before_the_terminal_event(driver: Driver) -> None:
@@ -799,8 +825,13 @@ def test_the_same_seed_gives_the_same_cuts(script: Script, seed: int) -> None:
 @settings(max_examples=150, deadline=None)
 @given(scripts(), st.integers(-12, 12))
 def test_truncate_yields_a_prefix_of_the_events(script: Script, n: int) -> None:
-    """truncate(after_events=n) leaves exactly events[:n], ending cleanly."""
+    """truncate(after_events=n) leaves exactly events[:n], ending cleanly (an index before
+    the first event is an IndexError, as for a Python list)."""
     events = parse_events([script.body])
+    if n < -len(events):
+        with pytest.raises(IndexError, match="out of range"):
+            faults.truncate(after_events=n).apply(script, context())
+        return
     result = faults.truncate(after_events=n).apply(script, context())
     assert parse_events(c.data for c in result.chunks) == events[:n]
     assert script.body.startswith(result.body)
@@ -835,6 +866,28 @@ def test_skip_removes_exactly_the_matching_events(
     matches = compile_pattern(pattern)  # a name may hold glob characters: "[0]" matches "0"
     want = [(e.type, e.data, e.retry) for e in parse_events([body]) if not matches(e.name)]
     assert kept == want
+
+
+def test_skip_never_brings_a_mid_stream_bom_to_the_start() -> None:
+    """Skipping the first event must not turn a later BOM into the stream's leading one."""
+    body = b"data: 1\n\n\xef\xbb\xbfdata: 2\n\n"
+    assert [e.data for e in parse_events([body])] == ["1"]  # the BOM hides `data` there
+    result = faults.skip("message").apply(timed([body], [0.01]), context())
+    assert parse_events([result.body]) == []
+    assert result.body == b"\n\xef\xbb\xbfdata: 2\n\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(sse_streams(), st.data())
+def test_skip_creates_no_event_in_any_stream(body: bytes, data: st.DataObject) -> None:
+    """On any stream (leading BOMs, mid-stream BOMs, mixed line ends) skip only removes events."""
+    events = parse_events([body])
+    usable = {e.name for e in events if "|" not in e.name and e.name.strip()}
+    pattern = data.draw(st.sampled_from(sorted(usable | {"message"})))
+    result = faults.skip(pattern).apply(timed([body], [0.01]), context())
+    matches = compile_pattern(pattern)
+    want = [(e.type, e.data) for e in events if not matches(e.name)]
+    assert [(e.type, e.data) for e in parse_events([result.body])] == want
 
 
 @settings(max_examples=100, deadline=None)

@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 
-from pytest_sse_replay import Cassette, Event, ReplayTransport
+from pytest_sse_replay import Cassette, Event, ReplayTransport, faults
 from pytest_sse_replay._cassette import (
     COMPLETE,
     Chunk,
@@ -213,6 +213,31 @@ def test_bad_speed_is_refused_at_construction(speed: float) -> None:
     """A negative or non-finite speed is a clear ValueError when the transport is made."""
     with pytest.raises(ValueError, match="speed must be a finite number >= 0"):
         ReplayTransport(stream_cassette(CHUNKS), speed=speed)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"speed": "fast"}, TypeError, "ReplayTransport: speed must be a number >= 0"),
+        ({"speed": True}, TypeError, "speed must be a number"),
+        ({"faults": [1]}, TypeError, r"faults\[0\] is 1 \(int\), not a fault"),
+        ({"faults": [faults.merge]}, TypeError, r"did you mean faults\.merge\(\)\?"),
+        (
+            {"faults": faults.merge()},
+            TypeError,
+            r"not one fault: did you mean faults=\[merge\(\)\]",
+        ),
+        ({"faults": faults.split}, TypeError, r"did you mean faults=\[faults\.split\(\)\]"),
+        ({"faults": "merge"}, TypeError, "faults must be a list of faults"),
+    ],
+    ids=lambda value: repr(value) if not isinstance(value, dict) else repr(value)[:40],
+)
+def test_bad_arguments_are_refused_at_construction(
+    kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    """A wrong speed or faults value fails where the transport is made, saying what was expected."""
+    with pytest.raises(error, match=message):
+        ReplayTransport(stream_cassette(CHUNKS), **kwargs)  # type: ignore[arg-type]
 
 
 def test_walk_raises_a_neutral_failure_for_a_recorded_error() -> None:

@@ -226,7 +226,13 @@ def test_parse_inject() -> None:
         ("drop:after_events=x", "'drop:after_events=x'"),
         ("error:429,503", "'error:429,503'"),
         ("inject:after_events=1", "inject needs event=NAME"),
-        ("split:size=1,bogus=2", "bogus"),
+        ("split:size=1,bogus=2", "unknown option 'bogus' for split; its options are: size, seed"),
+        (
+            "drop:after_event=3",
+            "unknown option 'after_event' for drop; did you mean 'after_events'\\?",
+        ),
+        ("stall:after_events=1,second=30", "did you mean 'seconds'"),
+        ("inject:event=x,dat=1", "unknown option 'dat' for inject; did you mean 'data'"),
     ],
 )
 def test_parse_fault_errors(spec: str, message: str) -> None:

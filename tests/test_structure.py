@@ -276,11 +276,11 @@ def test_check_terminal_finds_incomplete_cassettes_among_many(
     code = main(["check", "--terminal", "message_stop", str(good), str(empty), str(truncated)])
     out = capsys.readouterr().out
     assert code == 1
-    assert f"{good}: 3 events; 1 of 1 check hold" in out
+    assert f"{good}: 3 events; the check holds" in out
     assert f"#0 GET {URL}: the event stream is empty (no bytes at all)" in out
-    assert f"{empty}: 0 events; 0 of 1 check hold" in out
+    assert f"{empty}: 0 events; the check fails" in out
     assert "no terminal event" in out
-    assert f"{truncated}: 1 event; 0 of 1 check hold" in out
+    assert f"{truncated}: 1 event; the check fails" in out
 
 
 def test_check_complete_reports_an_empty_stream_without_a_pattern(

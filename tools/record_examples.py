@@ -1,4 +1,4 @@
-"""Re-record the example cassettes in cassettes/, one per stream shape of DESIGN.md.
+"""Re-record the example cassettes in cassettes/, one per stream shape (docs/index.md).
 
     .venv/bin/python tools/record_examples.py [--delay SECONDS] [--out cassettes]
 
