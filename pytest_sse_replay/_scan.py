@@ -90,6 +90,8 @@ _JSON_PAIR = re.compile(r"\\?\"([^\"\\]{1,64})\\?\"\s*:\s*\\?\"([^\"\\]{1,4096})
 # The runs of a value that are tested for randomness.
 _RUN = re.compile(r"[A-Za-z0-9+/_\-.~%]+=*")
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+_SEPARATORS = re.compile(r"[-_./~+%=]")
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,12 @@ def looks_random(run: str) -> bool:
     """True for a run long and varied enough to be a generated token, not a word or an id."""
     if _HEX.fullmatch(run):
         return len(run) >= HEX_MIN_LENGTH and entropy(run) >= HEX_MIN_BITS
-    if len(run) < ENTROPY_MIN_LENGTH:
+    if len(run) < ENTROPY_MIN_LENGTH or _UUID.fullmatch(run):
+        # A canonical UUID is an id (an idempotency key, a request id), not a credential.
+        return False
+    # Words joined by separators ("gzip-deflate-br-v2") have short pieces; a generated token
+    # has at least one long stretch without a separator.
+    if max(map(len, _SEPARATORS.split(run))) < 8:
         return False
     # Generated tokens mix letters and digits; hyphenated words, paths and dates do not
     # both, or not with this much variety.

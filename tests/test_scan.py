@@ -218,12 +218,14 @@ def test_high_entropy_query_parameter_and_json_key(
         "cookie: session=REDACTED",
         "authorization: Bearer ${OPENAI_API_KEY}",
         "x-session-token: short-id-42",
+        "idempotency-key: 9ac2e33d-4754-46c5-a626-c0814c7e7287",
+        "x-key-encoding: gzip-deflate-br-zstd-v2-1",
     ],
 )
 def test_redacted_and_placeholder_values_are_clean(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], header: str
 ) -> None:
-    """REDACTED, variable placeholders and short ids in auth-like places are not findings."""
+    """REDACTED, placeholders, short ids, UUIDs and joined words in auth-like places are not findings."""
     assert scan(tmp_path, plant(header=header))[0] == 0, capsys.readouterr().out
 
 
