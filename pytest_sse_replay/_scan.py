@@ -156,13 +156,17 @@ def looks_random(run: str) -> bool:
 def secret_forms(secret: str) -> dict[str, str]:
     """Each form `secret` may take in a cassette, named: raw, percent-encoded, JSON-escaped,
     base64 (standard and URL-safe, at each of the three alignments inside a longer text)."""
-    forms = {
-        secret: "raw",
-        quote(secret, safe=""): "percent-encoded",
-        quote_plus(secret, safe=""): "percent-encoded",
-        json.dumps(secret)[1:-1]: "JSON-escaped",
-        json.dumps(secret, ensure_ascii=False)[1:-1]: "JSON-escaped",
-    }
+    forms: dict[str, str] = {}
+    # In this order, so that a form equal to an earlier one keeps the earlier name (a plain
+    # word's JSON spelling is the word itself: "raw").
+    for form, how in (
+        (secret, "raw"),
+        (quote(secret, safe=""), "percent-encoded"),
+        (quote_plus(secret, safe=""), "percent-encoded"),
+        (json.dumps(secret)[1:-1], "JSON-escaped"),
+        (json.dumps(secret, ensure_ascii=False)[1:-1], "JSON-escaped"),
+    ):
+        forms.setdefault(form, how)
     raw = secret.encode()
     for offset in range(3):
         # The base64 characters that depend on the secret's bytes only: after the bits of the
@@ -232,7 +236,7 @@ def _line_hits(line: str, forms: dict[str, str]) -> Iterator[tuple[int, int, str
     for form, how in forms.items():
         at = line.find(form)
         while at >= 0:
-            kind = "--secret value" + ("" if how == "raw" else f" ({how})")
+            kind = "--secret value" + ("" if how == "raw" else f", {how}")
             yield at, at + len(form), kind, form
             at = line.find(form, at + 1)
 

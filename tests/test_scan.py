@@ -261,7 +261,17 @@ def test_secret_values_are_found_in_every_form(
         code, path, _ = scan(tmp_path, text, *args)
         out = capsys.readouterr().out
         assert code == 1, (form, out)
-        assert "--secret value" in out
+        assert (
+            "--secret value"
+            + {
+                "raw": "",
+                "percent": ", percent-encoded",
+                "json": ", JSON-escaped",
+                "base64": ", base64",
+            }[form]
+            + " ("
+            in out
+        )
         assert out.startswith(f"{path}:{9 if form == 'json' else 20}: ")
         assert secret not in out
 
@@ -338,3 +348,10 @@ def test_secret_forms_name_each_encoding() -> None:
     assert forms["a%20b%22c%2Fd%2B%C3%A9"] == "percent-encoded"
     assert forms['a b\\"c/d+\\u00e9'] == "JSON-escaped"
     assert "base64" in forms.values()
+    # A plain word's JSON and percent spellings are the word itself: it keeps the name "raw".
+    assert secret_forms("tide-pools-42") == {
+        "tide-pools-42": "raw",
+        **{
+            form: "base64" for form, how in secret_forms("tide-pools-42").items() if how == "base64"
+        },
+    }
