@@ -111,11 +111,11 @@ class ReferenceParser:
         # from LF to LF; short ones by one split.
         lf = buffer.find(b"\n", start)
         if lf - start < _SHORT_LINE:
-            if buffer.find(b"\n\n", start) < 0:
-                self._blocked = [buffer]
-                return []
             blocks = buffer.split(b"\n\n")
             rest = blocks.pop()
+            if not blocks:
+                self._blocked = [buffer]
+                return []
         else:
             blocks = []
             begin = 0
