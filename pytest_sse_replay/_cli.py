@@ -1,4 +1,4 @@
-"""The `sse-replay` command line: show, record, serve, diff, check, demo.
+"""The `sse-replay` command line: show, record, serve, diff, check, scan, demo.
 
 Exit codes scripts can rely on: 0 all is well, 1 a check failed (or the recordings differ,
 or a request could not be made), 2 usage or bad input (a missing or malformed cassette, a
@@ -232,6 +232,46 @@ def _mark(ok: bool, colour: bool) -> str:
     if not colour:
         return text
     return f"\x1b[32m{text}\x1b[0m" if ok else f"\x1b[1;31m{text}\x1b[0m"
+
+
+# --------------------------------------------------------------------------- scan
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from ._scan import scan_paths
+
+    secrets = list(args.secret or ())
+    for name in args.secret_env or ():
+        value = os.environ.get(name)
+        if not value:
+            raise UsageProblem(f"--secret-env {name}: the environment variable is not set")
+        secrets.append(value)
+    for value in secrets:
+        if len(value) < _MIN_SECRET:
+            # Never echo the value: it is a secret.
+            raise UsageProblem(
+                f"a --secret/--secret-env value of {len(value)} characters is too short to "
+                f"look for (at least {_MIN_SECRET}): it would match ordinary text"
+            )
+    try:
+        report = scan_paths(args.paths, secrets)
+    except FileNotFoundError as exc:
+        raise UsageProblem(f"{exc.args[0]}: no such file or folder") from None
+    for path, problem in report.not_cassettes:
+        print(f"{path}: not a valid cassette, scanned as text ({problem})", file=sys.stderr)
+    for finding in report.findings:
+        print(finding)
+    files = len(report.files)
+    found = len(report.findings)
+    print(
+        f"{files} file{'' if files == 1 else 's'} scanned, "
+        f"{found or 'no'} suspected secret{'' if found == 1 else 's'}",
+        file=sys.stderr,
+    )
+    return FAILED if found else OK
+
+
+_MIN_SECRET = 6
 
 
 # --------------------------------------------------------------------------- record
@@ -661,6 +701,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     colour_option(check)
     check.set_defaults(run=_check)
+
+    scan = commands.add_parser(
+        "scan",
+        help="find credentials left in cassettes (a pre-commit and CI check)",
+        description="Look through cassettes (files, or folders searched for *.yaml and *.yml) "
+        "for what looks like a credential: known token shapes (OpenAI, Anthropic, GitHub, AWS, "
+        "Slack, Google, Stripe, JWTs, private keys, Bearer/Basic values that are not REDACTED), "
+        "long random strings in auth-like headers, query parameters and JSON keys, and the "
+        "values given with --secret/--secret-env (also percent-encoded, JSON-escaped and "
+        "base64). Prints FILE:LINE: FIELD: KIND (masked preview); never a whole secret. "
+        "Exit 1 when anything is found.",
+    )
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="a cassette file or a folder")
+    scan.add_argument(
+        "--secret", action="append", metavar="VALUE", help="a value that must not appear"
+    )
+    scan.add_argument(
+        "--secret-env",
+        action="append",
+        metavar="NAME",
+        help="an environment variable whose value must not appear (keeps it off the command line)",
+    )
+    scan.set_defaults(run=_scan)
 
     demo = commands.add_parser(
         "demo",

@@ -105,17 +105,53 @@ class SSEParser:
 
     def feed(self, data: bytes, t: float = 0.0) -> list[Event]:
         """Parse the next chunk; returns the events it completed, each with `t`."""
-        if (
+        # The most common chunk of all, a token stream's, takes a fast path: exactly one
+        # `data: ` line and the blank line that dispatches it, with nothing carried over but
+        # the type, id and retry. The general path gives the same result, slower.
+        one_event = (
             self._plain
             and data[:6] == b"data: "
             and data.find(b"\n") == len(data) - 2
             and data[-1] == _LF
             and _CR not in data
-        ):
-            # Fast path for the most common chunk of all, a token stream's: exactly one
-            # `data: ` line and the blank line that dispatches it, with nothing carried
-            # over but the type, id and retry. The general path gives the same result,
-            # slower.
+        )
+        if not one_event:
+            head = self._head
+            if head is not None:
+                data = head + data
+                if len(data) < 3 and _BOM.startswith(data):
+                    # Perhaps a BOM split over chunks: wait for the bytes that decide it.
+                    self._head = data
+                    return []
+                self._head = None
+                if data[:3] == _BOM:
+                    data = data[3:]
+            if self._skip_lf and data:
+                self._skip_lf = False
+                if data[0] == _LF:
+                    data = data[1:]
+            # `int in bytes` is a bare memchr; `b"\r" in bytes` costs ten times more per call.
+            has_cr = _CR in data
+            if not has_cr and _LF not in data:
+                # No line end yet: keep the part and look at it again only when one arrives.
+                if data:
+                    self._pending.append(data)
+                    self._plain = False
+                return []
+            if self._pending:
+                self._pending.append(data)
+                data = b"".join(self._pending)
+                self._pending = []
+                # A big event arrives in many reads; once joined, it is often the fast
+                # path's one `data: ` line and blank line: one slice of it, not two.
+                one_event = (
+                    self._data_first is None
+                    and not has_cr
+                    and data[:6] == b"data: "
+                    and data.find(b"\n") == len(data) - 2
+                    and data[-1] == _LF
+                )
+        if one_event:
             self._last_event_id = id_buffer = self._id_buffer
             type_ = self._type
             if type_:
@@ -128,33 +164,10 @@ class SSEParser:
                 text = raw.decode()
             except UnicodeDecodeError:
                 text = raw.decode("utf-8", "replace")
+            # Nothing is carried over now (a pending part was joined, a CR would have
+            # ruled this path out).
+            self._plain = True
             return [Event(type_ or "message", text, id_buffer, retry, t)]
-        head = self._head
-        if head is not None:
-            data = head + data
-            if len(data) < 3 and _BOM.startswith(data):
-                # Perhaps a BOM split over chunks: wait for the bytes that decide it.
-                self._head = data
-                return []
-            self._head = None
-            if data[:3] == _BOM:
-                data = data[3:]
-        if self._skip_lf and data:
-            self._skip_lf = False
-            if data[0] == _LF:
-                data = data[1:]
-        # `int in bytes` is a bare memchr; `b"\r" in bytes` costs ten times more per call.
-        has_cr = _CR in data
-        if not has_cr and _LF not in data:
-            # No line end yet: keep the part and look at it again only when one arrives.
-            if data:
-                self._pending.append(data)
-                self._plain = False
-            return []
-        if self._pending:
-            self._pending.append(data)
-            data = b"".join(self._pending)
-            self._pending = []
         # A CR ending the chunk has ended its line already; its LF, if the next chunk
         # starts with one, must not end a second line.
         ends_with_cr = self._skip_lf = has_cr and data[-1] == _CR

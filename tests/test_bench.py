@@ -13,6 +13,7 @@ RUN = ROOT / "bench" / "run.py"
 # Every figure of the table, and how many rows each prints.
 ROWS = {
     "parse_events events/s": 8,
+    "parse_events time / reference parser": 8,
     "replay speed 0, Client.iter_raw": 6,
     "replay speed 0, request loop": 4,
     "async replay, AsyncClient": 6,

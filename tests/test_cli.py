@@ -21,7 +21,7 @@ AGENT_RUN = CASSETTES / "agent_run.yaml"
 JOB_STATUS = CASSETTES / "job_status.yaml"
 JOBS = CASSETTES / "jobs.yaml"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-COMMANDS = ["show", "record", "serve", "diff", "check", "demo"]
+COMMANDS = ["show", "record", "serve", "diff", "check", "scan", "demo"]
 
 
 def run(*argv: str | Path) -> int:

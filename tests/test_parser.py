@@ -164,6 +164,27 @@ def test_one_event_chunk_after_any_state(before: bytes, chunk: bytes, expected: 
     assert parser.feed(b"data: next\n\n") == [Event(data="next", id=expected.id)]
 
 
+@pytest.mark.parametrize(
+    ("reads", "expected"),
+    [
+        ([b"data: he", b"llo\n\n"], Event(data="hello")),
+        ([b"event: x\nid: 7\nretry: 5\n", b"data: he", b"llo\n\n"], Event("x", "hello", "7", 5)),
+        ([b"data: a\n", b"data: b", b"\n\n"], Event(data="a\nb")),
+        ([b"data: a\r", b"\ndata: b", b"\n\n"], Event(data="a\nb")),
+        ([b"data: \xc3", b"\xa9\n\n"], Event(data="\u00e9")),
+    ],
+    ids=["split", "after-fields", "after-data", "after-cr", "split-character"],
+)
+def test_one_data_line_in_several_reads(reads: list[bytes], expected: Event) -> None:
+    """A `data:` event completed by its last read is read in the light of what came before."""
+    parser = SSEParser()
+    events = [event for read in reads for event in parser.feed(read)]
+    assert events == [expected]
+    assert parser.last_event_id == expected.id
+    # Nothing of it is carried over: the next event stands alone.
+    assert parser.feed(b"data: next\n\n") == [Event(data="next", id=expected.id)]
+
+
 # --- The byte order mark -----------------------------------------------------------------
 
 
