@@ -89,7 +89,7 @@ def parse_allow_hosts(
 
 # Frames of these modules are how a connection is made, not who made it.
 _PLUMBING = ("socket", "ssl", "selectors", "asyncio", "concurrent", "threading", "contextlib")
-_OWN = __name__.rpartition(".")[0]
+_OWN = __name__.partition(".")[0]  # the package, wherever in it this module sits
 
 
 def _top(module: str) -> str:

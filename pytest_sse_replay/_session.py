@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import _drift, _provenance
+from . import _drift
 from ._answer import Answerer
 from ._cassette import Cassette, Interaction
 from ._config import CassetteSettings, RecordMode
@@ -20,6 +20,7 @@ from ._matching import Matcher, NoRecording
 from ._network import recording
 from ._plan import Fault
 from ._player import Played
+from ._provenance import expired_by, major_changes, now
 from ._recording import RecordingTransport
 from ._replay import ReplayTransport
 from ._run import Run
@@ -157,13 +158,13 @@ class ActiveCassette:
         rerecord = False
         for cassette in cassettes:
             path = cassette.path
-            changes = _provenance.major_changes(cassette.recorded_with)
+            changes = major_changes(cassette.recorded_with)
             if changes:
                 self.warnings.append(
                     f"cassette {path} was recorded under another major version: "
                     f"{', '.join(changes)} ({self.test})"
                 )
-            age = _provenance.expired_by(cassette.recorded_at, settings.max_age, _provenance.now())
+            age = expired_by(cassette.recorded_at, settings.max_age, now())
             if age is None:
                 continue
             self.expired = True
@@ -353,7 +354,7 @@ class ActiveCassette:
     def _save_locked(self, recorded: list[Interaction]) -> Path:
         # Afresh ("all", or "once" on a missing file) means: replace what an earlier run
         # left. What another test or xdist worker wrote during this run is kept.
-        recorded_at = self.new.recorded_at or _provenance.now()
+        recorded_at = self.new.recorded_at or now()
         if self.path.exists() and (self.mode is RecordMode.NEW or self._run.wrote(self.path)):
             cassette = Cassette.load(self.path)
             # As old as its oldest recording: recorded_at stays, versions are merged.
