@@ -223,6 +223,31 @@ def test_aiohttp_drop(sse_cassette):
     note("aiohttp_drop", sse_cassette)
 
 
+@pytest.mark.sse_cassette("requests_stall", faults=[faults.stall(after_events=1)])
+def test_requests_stall(sse_cassette):
+    with requests.post(RUN, json=BODY, stream=True, timeout=(5, 2)) as r:
+        with pytest.raises(requests.exceptions.ConnectionError, match="Read timed out"):
+            for _ in r.iter_content(None):
+                pass
+    assert sse_cassette.events.names == ["job.started"]
+    note("requests_stall", sse_cassette)
+
+
+@pytest.mark.sse_cassette("aiohttp_stall", faults=[faults.stall(after_events=1)])
+def test_aiohttp_stall(sse_cassette):
+    async def main():
+        timeout = aiohttp.ClientTimeout(total=10, sock_read=2)
+        async with aiohttp.ClientSession(timeout=timeout) as s:
+            async with s.post(RUN, json=BODY) as r:
+                with pytest.raises(aiohttp.ServerTimeoutError):
+                    async for _ in r.content.iter_any():
+                        pass
+
+    asyncio.run(main())
+    assert sse_cassette.events.names == ["job.started"]
+    note("aiohttp_stall", sse_cassette)
+
+
 @pytest.mark.parametrize("sse_faults", [[faults.error(503, times=1)]])
 @pytest.mark.sse_cassette("requests_retry")
 def test_requests_retry(sse_cassette, sse_faults):
@@ -267,13 +292,13 @@ def _noted(pytester: pytest.Pytester) -> dict[str, list[list[str]]]:
 def test_faults_apply_while_recording_through_requests_and_aiohttp(
     pytester: pytest.Pytester, live_server: str
 ) -> None:
-    """A drop and an error status reach requests and aiohttp in the run that records exactly
-    as in the replay run (the same exceptions, statuses and scrubbed events), while the
-    cassette keeps the clean live stream."""
+    """A drop, a stall and an error status reach requests and aiohttp in the run that
+    records exactly as in the replay run (the same exceptions, statuses and scrubbed
+    events), while the cassette keeps the clean live stream."""
     write(pytester, FAULTED.format(url=live_server))
-    pytester.runpytest("--sse-record", "-p", "no:randomly").assert_outcomes(passed=4)
+    pytester.runpytest("--sse-record", "-p", "no:randomly").assert_outcomes(passed=6)
     recorded = _noted(pytester)
-    for name in ("requests_drop", "aiohttp_drop"):
+    for name in ("requests_drop", "aiohttp_drop", "requests_stall", "aiohttp_stall"):
         clean = Cassette.load(cassette_file(pytester, f"{name}.yaml")).interactions
         assert len(clean) == 1
         assert clean[0].response.end.kind == "complete"
@@ -284,9 +309,13 @@ def test_faults_apply_while_recording_through_requests_and_aiohttp(
         assert [i.response.status for i in retry] == [200, 200, 200]  # the job, two streams
         assert b"event: usage" in retry[2].response.body
         assert "sk-live-0123456789abcdef" not in path.read_text()
-    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=4)
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=6)
     replayed = _noted(pytester)
-    assert sorted(recorded) == ["aiohttp_drop", "aiohttp_retry", "requests_drop", "requests_retry"]
+    assert sorted(recorded) == [
+        f"{library}_{fault}"
+        for library in ("aiohttp", "requests")
+        for fault in ("drop", "retry", "stall")
+    ]
     assert recorded == replayed
     usage = [data for kind, data, _ in recorded["aiohttp_retry"] if kind == "usage"]
     assert len(usage) == 1
