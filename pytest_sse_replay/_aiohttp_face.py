@@ -156,7 +156,12 @@ async def _serve(
     sock_read = timeout.sock_read
     answer = answerer.answer(live, sock_read)
     if answer is None:
-        return await _record(answerer, session, live, str_or_url, kwargs, original, auto_decompress)
+        recorded = await _record(
+            answerer, session, live, str_or_url, kwargs, original, auto_decompress, sock_read
+        )
+        if not isinstance(recorded, Answer):
+            return recorded
+        answer = recorded
     delay = answer.head_delay()
     if delay > 0:
         if sock_read is not None and delay > sock_read:
@@ -190,7 +195,10 @@ async def _record(
     kwargs: dict[str, Any],
     original: Handler,
     auto_decompress: bool,
-) -> aiohttp.ClientResponse:
+    sock_read: float | None,
+) -> aiohttp.ClientResponse | Answer:
+    """Send `live` and record it: the response teed to the client as it arrives, or, for
+    an event stream under faults, the stream read whole and its faulted plan to play."""
     start = answerer.clock()
     with answerer.network():
         response = await original(session, live.method, str_or_url, **kwargs)
@@ -201,8 +209,19 @@ async def _record(
     encoding = (response.headers.get("content-encoding") or "").strip().lower()
     decoded = encoding if auto_decompress and encoding in _DECODED else ""
     sink = answerer.record(live, response.status, received, start, decoded=decoded)
-    set_content(response, PullReader(_recording_pull(response.content, sink)))
-    return response
+    pull = _recording_pull(response.content, sink)
+    if not answerer.plays_recorded(sink.interaction):
+        set_content(response, PullReader(pull))
+        return response
+    with answerer.network():
+        try:
+            while await pull() is not None:
+                pass
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            pass  # the recording ends with it, and the plan raises it again
+        finally:
+            response.close()
+    return answerer.replay_recorded(live, sink.interaction, sock_read)
 
 
 def _reason(status: int) -> str:

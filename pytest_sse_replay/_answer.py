@@ -4,9 +4,10 @@ httpx and httpx2 have transports, so `ReplayTransport` and `RecordingTransport` 
 them. aiohttp and requests have none of the same shape; their faces describe each request
 in the library-neutral `RecordedRequest`, and get back either an `Answer` (the plan to play,
 from the same `Player` that serves httpx) or, when it is to be recorded, a `ChunkSink` to
-report the live response's chunks to. Which of the two, and what a miss means, is decided
-here once for every library: the face never knows whether a plugin or a standalone adapter
-asked.
+report the live response's chunks to. Which of the two, what a miss means, and whether a
+stream being recorded reaches the client faulted (read whole, then played like a replay)
+are decided here once for every library: the face never knows whether a plugin or a
+standalone adapter asked.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from ._cassette import (
     round_us,
 )
 from ._event import Event
-from ._faces import ChunkSink
 from ._matching import NoRecording
 from ._plan import Plan, walk
 from ._recording import _Recorder
@@ -99,6 +99,11 @@ class Answerer:
 
     A request with no recording calls `on_miss(exc)` (which may raise a better-worded
     NoRecording), then is recorded when there is somewhere to record it, else raises.
+
+    With `playback` (a transport with faults), a live event stream is not teed to the
+    client: the face reads it whole into the recording, then answers the client with
+    `replay_recorded`, the faulted plan of that recording, exactly as a replay would play
+    it. The cassette keeps the clean stream; the client sees the faults in both runs.
     """
 
     def __init__(
@@ -111,8 +116,10 @@ class Answerer:
         clock: Clock = time.perf_counter,
         network: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
         on_record: Callable[[Interaction], object] | None = None,
+        playback: ReplayTransport | None = None,
     ) -> None:
         self.replay = replay
+        self.playback = playback
         self.record_into = record_into
         self.on_event = on_event
         self.on_miss = on_miss
@@ -120,7 +127,13 @@ class Answerer:
         # guard lets exactly those through in replay), and told of each new recording.
         self.network = network
         self.on_record = on_record
-        self.clock = clock if replay is None else replay.clock
+        source = replay if replay is not None else playback
+        self.clock = clock if source is None else source.clock
+
+    @property
+    def faulted(self) -> bool:
+        """Whether live event streams reach the client through `replay_recorded`."""
+        return self.playback is not None
 
     def answer(self, live: RecordedRequest, read_timeout: float | None) -> Answer | None:
         """The recording that answers `live`, or None: record it instead."""
@@ -135,10 +148,37 @@ class Answerer:
             if self.record_into is None:
                 raise
             return None
+        return self._answer(self.replay, played, holds_slot, start, read_timeout)
+
+    def plays_recorded(self, interaction: Interaction) -> bool:
+        """Whether the response being recorded is to be read whole and answered by
+        `replay_recorded`: an event stream, under faults. Anything else is teed as it is."""
+        return self.playback is not None and interaction.response.is_event_stream
+
+    def replay_recorded(
+        self, live: RecordedRequest, interaction: Interaction, read_timeout: float | None
+    ) -> Answer:
+        """`interaction`, just recorded whole, as the plan to answer `live` by, with the
+        faults of `playback` applied as on replay (it is not looked up in the cassette)."""
+        playback = self.playback
+        if playback is None:
+            raise RuntimeError(f"{live.method} {live.url}: no faults to play a recording with")
+        start = self.clock()
+        played, holds_slot = playback.player.play(interaction, live, read_timeout)
+        return self._answer(playback, played, holds_slot, start, read_timeout)
+
+    def _answer(
+        self,
+        transport: ReplayTransport,
+        played: Plan,
+        holds_slot: bool,
+        start: float,
+        read_timeout: float | None,
+    ) -> Answer:
         observe = None
-        if self.replay.on_event is not None and is_event_stream(played.headers):
-            observe = self.replay._observer(played.times)
-        release = self.replay.player.release if holds_slot else None
+        if transport.on_event is not None and is_event_stream(played.headers):
+            observe = transport._observer(played.times)
+        release = transport.player.release if holds_slot else None
         return Answer(played, start, self.clock, read_timeout, observe, release)
 
     def record(
@@ -149,7 +189,7 @@ class Answerer:
         start: float,
         *,
         decoded: str = "",
-    ) -> ChunkSink:
+    ) -> _Recorder:
         """Note a live response whose head just arrived; its body goes to the sink returned.
 
         `headers` are as received, lower-case names; `decoded` names the Content-Encoding
@@ -176,5 +216,6 @@ class Answerer:
             encoding="",
             on_done=None,
             interaction=interaction,
-            on_event=self.on_event,
+            # Under faults the client's events come from the faulted plan, not the wire.
+            on_event=None if self.playback is not None else self.on_event,
         )

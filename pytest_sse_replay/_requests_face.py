@@ -259,19 +259,33 @@ def serve(
     if network is not None and is_local_server(url):
         return network()  # for a replay server of this process (sse_server), unrecorded
     live = recorded_request(request)
-    answer = answerer.answer(live, read_timeout(timeout))
-    if answer is not None:
-        delay = answer.head_delay()
-        limit = read_timeout(timeout)
-        if delay > 0:
-            if limit is not None and delay > limit:
-                answer.close()
-                error = _read_timed_out(url, f" (read timeout={limit})")
-                raise requests.ReadTimeout(error, request=request)
-            time.sleep(delay)
-        return _response(adapter, request, answer)
-    if network is None:
-        raise RuntimeError(f"{live.method} {live.url}: no network to record through")
+    limit = read_timeout(timeout)
+    answer = answerer.answer(live, limit)
+    if answer is None:
+        if network is None:
+            raise RuntimeError(f"{live.method} {live.url}: no network to record through")
+        recorded = _record(answerer, live, network, limit)
+        if isinstance(recorded, requests.Response):
+            return recorded
+        answer = recorded
+    delay = answer.head_delay()
+    if delay > 0:
+        if limit is not None and delay > limit:
+            answer.close()
+            error = _read_timed_out(url, f" (read timeout={limit})")
+            raise requests.ReadTimeout(error, request=request)
+        time.sleep(delay)
+    return _response(adapter, request, answer)
+
+
+def _record(
+    answerer: Answerer,
+    live: RecordedRequest,
+    network: Callable[[], requests.Response],
+    limit: float | None,
+) -> requests.Response | Answer:
+    """Send `live` and record it: the response teed to the client as it arrives, or, for
+    an event stream under faults, the stream read whole and its faulted plan to play."""
     start = answerer.clock()
     with answerer.network():
         response = network()
@@ -281,8 +295,19 @@ def serve(
     sink = answerer.record(
         live, response.status_code, headers, start, decoded=encoding if encoding in _DECODED else ""
     )
-    response.raw = _RecordingRaw(raw, sink)
-    return response
+    recording = _RecordingRaw(raw, sink)
+    if not answerer.plays_recorded(sink.interaction):
+        response.raw = recording
+        return response
+    with answerer.network():
+        try:
+            for _ in recording._network():
+                pass
+        except urllib3.exceptions.HTTPError:
+            pass  # the recording ends with it, and the plan raises it again
+        finally:
+            recording.close()
+    return answerer.replay_recorded(live, sink.interaction, limit)
 
 
 def _response(

@@ -116,6 +116,7 @@ class ActiveCassette:
             on_miss=self._missed,
             network=recording,
             on_record=self._heard,
+            playback=self.replay if self._faulted else None,
         )
 
     def __repr__(self) -> str:

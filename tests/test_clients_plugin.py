@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -166,3 +167,156 @@ def test_requests_to_the_sse_server_fixture_reach_it(pytester: pytest.Pytester) 
         """,
     )
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+
+
+# A test passes or fails the same way whether it records or replays: the faults of the
+# marker and of sse_faults reach requests and aiohttp while recording, as they do httpx.
+FAULTED = """
+import asyncio, json, pathlib, aiohttp, pytest, requests
+from pytest_sse_replay import faults
+
+RUN = "{url}/runs"
+BODY = {{"responseMode": "stream", "agents": ["a", "b"]}}
+KEY = "sk-live-0123456789abcdef"
+LOG = pathlib.Path(__file__).parent / "events.jsonl"
+TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+def note(name, sse_cassette):
+    # What the client was handed, a line per test and run: the outer test compares runs.
+    events = [[e.type, e.data, e.id] for e in sse_cassette.events]
+    with LOG.open("a") as f:
+        f.write(json.dumps([name, events]) + "\\n")
+
+
+def job_stream_url(key):
+    created = requests.post("{url}/v2/jobs", json={{"prompt": "hi"}},
+                            headers={{"x-api-key": key}}, timeout=10)
+    return f"{url}/v2/jobs/stream?job_id={{created.json()['job_id']}}&api_key={{key}}"
+
+
+@pytest.mark.sse_cassette("requests_drop", faults=[faults.drop(after_events=2)])
+def test_requests_drop(sse_cassette):
+    with requests.post(RUN, json=BODY, stream=True, timeout=10) as r:
+        assert r.status_code == 200
+        chunks = []
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            for chunk in r.iter_content(None):
+                chunks.append(chunk)
+    assert b"event: complete" not in b"".join(chunks)
+    assert sse_cassette.events.names == ["job.started", "agent.started"]
+    note("requests_drop", sse_cassette)
+
+
+@pytest.mark.sse_cassette("aiohttp_drop", faults=[faults.drop(after_events=2)])
+def test_aiohttp_drop(sse_cassette):
+    async def main():
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
+            async with s.post(RUN, json=BODY) as r:
+                assert r.status == 200
+                with pytest.raises(aiohttp.ClientPayloadError):
+                    async for _ in r.content.iter_any():
+                        pass
+
+    asyncio.run(main())
+    assert sse_cassette.events.names == ["job.started", "agent.started"]
+    note("aiohttp_drop", sse_cassette)
+
+
+@pytest.mark.sse_cassette("requests_stall", faults=[faults.stall(after_events=1)])
+def test_requests_stall(sse_cassette):
+    with requests.post(RUN, json=BODY, stream=True, timeout=(5, 2)) as r:
+        with pytest.raises(requests.exceptions.ConnectionError, match="Read timed out"):
+            for _ in r.iter_content(None):
+                pass
+    assert sse_cassette.events.names == ["job.started"]
+    note("requests_stall", sse_cassette)
+
+
+@pytest.mark.sse_cassette("aiohttp_stall", faults=[faults.stall(after_events=1)])
+def test_aiohttp_stall(sse_cassette):
+    async def main():
+        timeout = aiohttp.ClientTimeout(total=10, sock_read=2)
+        async with aiohttp.ClientSession(timeout=timeout) as s:
+            async with s.post(RUN, json=BODY) as r:
+                with pytest.raises(aiohttp.ServerTimeoutError):
+                    async for _ in r.content.iter_any():
+                        pass
+
+    asyncio.run(main())
+    assert sse_cassette.events.names == ["job.started"]
+    note("aiohttp_stall", sse_cassette)
+
+
+@pytest.mark.parametrize("sse_faults", [[faults.error(503, times=1)]])
+@pytest.mark.sse_cassette("requests_retry")
+def test_requests_retry(sse_cassette, sse_faults):
+    url = job_stream_url(KEY)
+    first = requests.get(url, timeout=10)
+    second = requests.get(url, timeout=10)
+    assert first.status_code == 503
+    assert second.status_code == 200 and b"event: usage" in second.content
+    sse_cassette.events.assert_order("intermediate", "proposed_change", "final", "usage")
+    note("requests_retry", sse_cassette)
+
+
+@pytest.mark.parametrize("sse_faults", [[faults.error(503, times=1)]])
+@pytest.mark.sse_cassette("aiohttp_retry")
+def test_aiohttp_retry(sse_cassette, sse_faults):
+    url = job_stream_url(KEY)
+
+    async def main():
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as s:
+            with pytest.raises(aiohttp.ClientResponseError) as info:
+                async with s.get(url, raise_for_status=True):
+                    pass
+            assert info.value.status == 503
+            async with s.get(url) as second:
+                return second.status, await second.read()
+
+    status, body = asyncio.run(main())
+    assert status == 200 and b"event: usage" in body
+    sse_cassette.events.assert_order("intermediate", "proposed_change", "final", "usage")
+    note("aiohttp_retry", sse_cassette)
+"""
+
+
+def _noted(pytester: pytest.Pytester) -> dict[str, list[list[str]]]:
+    """The events each test of FAULTED noted, by test; the log is emptied for the next run."""
+    log = pytester.path / "events.jsonl"
+    noted: dict[str, list[list[str]]] = dict(map(json.loads, log.read_text().splitlines()))
+    log.unlink()
+    return noted
+
+
+def test_faults_apply_while_recording_through_requests_and_aiohttp(
+    pytester: pytest.Pytester, live_server: str
+) -> None:
+    """A drop, a stall and an error status reach requests and aiohttp in the run that
+    records exactly as in the replay run (the same exceptions, statuses and scrubbed
+    events), while the cassette keeps the clean live stream."""
+    write(pytester, FAULTED.format(url=live_server))
+    pytester.runpytest("--sse-record", "-p", "no:randomly").assert_outcomes(passed=6)
+    recorded = _noted(pytester)
+    for name in ("requests_drop", "aiohttp_drop", "requests_stall", "aiohttp_stall"):
+        clean = Cassette.load(cassette_file(pytester, f"{name}.yaml")).interactions
+        assert len(clean) == 1
+        assert clean[0].response.end.kind == "complete"
+        assert b"event: complete" in clean[0].response.body
+    for name in ("requests_retry", "aiohttp_retry"):
+        path = cassette_file(pytester, f"{name}.yaml")
+        retry = Cassette.load(path).interactions
+        assert [i.response.status for i in retry] == [200, 200, 200]  # the job, two streams
+        assert b"event: usage" in retry[2].response.body
+        assert "sk-live-0123456789abcdef" not in path.read_text()
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=6)
+    replayed = _noted(pytester)
+    assert sorted(recorded) == [
+        f"{library}_{fault}"
+        for library in ("aiohttp", "requests")
+        for fault in ("drop", "retry", "stall")
+    ]
+    assert recorded == replayed
+    usage = [data for kind, data, _ in recorded["aiohttp_retry"] if kind == "usage"]
+    assert len(usage) == 1
+    assert "sk-live-0123456789abcdef" not in usage[0]

@@ -403,6 +403,45 @@ def test_recording_reaches_the_network_when_every_host_is_closed(
     assert len(Cassette.load(cassette(pytester, "test_user/test_run.yaml"))) == 2
 
 
+CLIENTS = """
+import asyncio, aiohttp, pytest, requests
+from pytest_sse_replay import faults
+
+RUN = "{url}/runs"
+BODY = {{"responseMode": "stream", "agents": ["a"]}}
+
+async def fetch(method, url, **kwargs):
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as s:
+        async with s.request(method, url, **kwargs) as r:
+            return await r.read()
+
+@pytest.mark.sse_cassette(faults={faults})
+def test_clients():
+    assert requests.get("{url}/json?n=1", timeout=5).json()["ok"]
+    if {both}:
+        assert asyncio.run(fetch("GET", "{url}/json?n=2")).startswith(b"{{")
+        assert b"event: complete" in requests.post(RUN, json=BODY, timeout=10).content
+        assert b"event: complete" in asyncio.run(fetch("POST", RUN, json=BODY))
+"""
+
+
+@pytest.mark.parametrize("faults", ["[]", "[faults.split(size=5)]"])
+def test_requests_and_aiohttp_record_what_is_missing_when_every_host_is_closed(
+    pytester: pytest.Pytester, live_server: str, faults: str
+) -> None:
+    """With sse_allow_hosts = none, --sse-record=new on an existing cassette records new
+    requests of requests and aiohttp (event streams read whole under faults included)."""
+    pytester.makeini("[pytest]\nsse_allow_hosts = none\n")
+    write(pytester, CLIENTS.format(url=live_server, faults=faults, both=False))
+    pytester.runpytest("--sse-record").assert_outcomes(passed=1)
+    write(pytester, CLIENTS.format(url=live_server, faults=faults, both=True))
+    pytester.runpytest("--sse-record=new").assert_outcomes(passed=1)
+    recorded = Cassette.load(cassette(pytester, "test_user/test_clients.yaml")).interactions
+    assert [i.request.method for i in recorded] == ["GET", "GET", "POST", "POST"]
+    assert all(b"event: complete" in i.response.body for i in recorded[2:])
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
 def test_allow_hosts_parsing() -> None:
     """Networks, addresses and names are accepted; none is alone; the default is loopback."""
     networks, names = parse_allow_hosts([], "ini")
