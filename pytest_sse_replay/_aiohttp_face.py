@@ -208,7 +208,9 @@ async def _record(
     received = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.raw_headers]
     encoding = (response.headers.get("content-encoding") or "").strip().lower()
     decoded = encoding if auto_decompress and encoding in _DECODED else ""
-    sink = answerer.record(live, response.status, received, start, decoded=decoded)
+    sink = answerer.record(
+        live, response.status, received, start, decoded=decoded, client="aiohttp"
+    )
     pull = _recording_pull(response.content, sink)
     if not answerer.plays_recorded(sink.interaction):
         set_content(response, PullReader(pull))

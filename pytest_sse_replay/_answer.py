@@ -30,6 +30,7 @@ from ._cassette import (
 from ._event import Event
 from ._matching import NoRecording
 from ._plan import Plan, walk
+from ._provenance import note
 from ._recording import _Recorder
 
 if TYPE_CHECKING:
@@ -189,14 +190,18 @@ class Answerer:
         start: float,
         *,
         decoded: str = "",
+        client: str = "",
     ) -> _Recorder:
         """Note a live response whose head just arrived; its body goes to the sink returned.
 
         `headers` are as received, lower-case names; `decoded` names the Content-Encoding
-        the client library already undid (its header is left out of the recording).
+        the client library already undid (its header is left out of the recording);
+        `client` the library (its version, and the calling SDK's, go into the cassette).
         """
         if self.record_into is None:
             raise NoRecording(f"{live.method} {live.url}: nothing to record into")
+        if client:
+            note(self.record_into, client)  # when, and with what (docs/cassette-format.md)
         headers_t = round_us(self.clock() - start)
         kept = list(headers)
         if decoded:

@@ -551,7 +551,8 @@ def _parser() -> argparse.ArgumentParser:
         help="record a request's response into a cassette (curl-like)",
         description="Send one request, print the events as they arrive, and write the response "
         "with every chunk and its timing to a cassette. Secrets are redacted as the plugin does "
-        "(authorization, x-api-key, api-key, cookie, set-cookie headers; api_key, apikey, token, "
+        "(authorization, proxy-authorization, x-api-key, api-key, cookie, set-cookie headers; "
+        "api_key, apikey, token, "
         "access_token, key query parameters). Without -H Accept, 'Accept: text/event-stream' is "
         "sent; -d with a JSON body sends 'Content-Type: application/json'.",
     )

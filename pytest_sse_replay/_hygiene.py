@@ -19,6 +19,7 @@ import pytest
 
 from ._options import INI_DIR, MARKER, OPT_ORPHANS
 from ._summary import RunSummary, find_orphans, unused_message
+from ._text import plural
 
 if TYPE_CHECKING:
     from ._session import ActiveCassette
@@ -128,7 +129,7 @@ def _orphans(terminal: pytest.TerminalReporter, config: pytest.Config, summary: 
         directory = config.rootpath / directory
     orphans = find_orphans(directory, summary.opened)
     terminal.write_line(
-        f"{len(orphans)} cassette files under {directory} that no test opened "
+        f"{plural(len(orphans), 'cassette file')} under {directory} that no test opened "
         "(only meaningful for a full run: test files left off the command line count as "
         "not opening theirs)" + (":" if orphans else "")
     )

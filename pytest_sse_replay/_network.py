@@ -43,8 +43,8 @@ class NetworkEscape(RuntimeError):
         who = f" in {test}" if test else ""
         super().__init__(
             f"network connection to {where} by {library}{who} refused: in replay only the "
-            "cassette answers (httpx and httpx2 go through it). Allow the host with ini "
-            "sse_allow_hosts, or record with --sse-record."
+            "cassette answers (httpx, httpx2, aiohttp and requests go through it). Allow the "
+            "host with ini sse_allow_hosts, or record with --sse-record."
         )
 
 

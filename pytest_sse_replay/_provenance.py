@@ -34,8 +34,13 @@ __all__ = [
 ]
 
 # Modules whose frames are the machinery between the caller and the network, never an SDK.
+# The client libraries and what they are built on: never "the SDK that made the request".
 _MACHINERY = frozenset(
-    {"httpx", "httpx2", "httpcore", "httpcore2", "respx", "anyio", "sniffio", "h11", "h2"}
+    {
+        *("httpx", "httpx2", "httpcore", "httpcore2", "respx", "anyio", "sniffio", "h11", "h2"),
+        *("aiohttp", "aiohappyeyeballs", "aiosignal", "yarl", "multidict", "frozenlist"),
+        *("propcache", "requests", "urllib3", "charset_normalizer", "idna", "certifi"),
+    }
 )
 _SELF = "pytest_sse_replay"
 _STDLIB = frozenset(sys.stdlib_module_names)

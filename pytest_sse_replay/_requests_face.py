@@ -293,7 +293,12 @@ def _record(
     encoding = (raw.headers.get("content-encoding") or "").strip().lower()
     headers = [(str(k).lower(), str(v)) for k, v in raw.headers.items()]
     sink = answerer.record(
-        live, response.status_code, headers, start, decoded=encoding if encoding in _DECODED else ""
+        live,
+        response.status_code,
+        headers,
+        start,
+        decoded=encoding if encoding in _DECODED else "",
+        client="requests",
     )
     recording = _RecordingRaw(raw, sink)
     if not answerer.plays_recorded(sink.interaction):

@@ -157,7 +157,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(name=None, *, speed=None, faults=(), match_on=None, redact_headers=(), "
         "redact_query=(), redact_body_keys=(), ignore_json_paths=(), terminal=None): answer "
-        "every httpx/httpx2 request in this test from the SSE cassette `name` (default: derived "
+        "every httpx, httpx2, aiohttp and requests request in this test from the SSE cassette "
+        "`name` (default: derived "
         f"from the test), or record it with --sse-record. See {DOCS}.",
     )
     from ._run import Run

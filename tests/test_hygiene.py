@@ -203,7 +203,7 @@ def test_orphans_are_listed_after_a_full_run_only(
     write(pytester, "def test_other(): pass\n", name="test_more")
     result = pytester.runpytest("--sse-orphans")
     result.stdout.fnmatch_lines(
-        ["*sse-replay: orphan cassettes*", "1 cassette files under *cassettes that no test*"]
+        ["*sse-replay: orphan cassettes*", "1 cassette file under *cassettes that no test*"]
     )
     result.stdout.fnmatch_lines([f"  {orphan}"])
     assert "test_run.yaml" not in result.stdout.str().split("orphan cassettes")[1]

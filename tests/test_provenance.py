@@ -207,3 +207,33 @@ def test_recording_transport_writes_provenance_for_each_client(
     client = driver.id.split("-")[0]
     assert loaded.recorded_with[client] == importlib.metadata.version(client)
     assert {"pytest-sse-replay", "python"} <= set(loaded.recorded_with)
+
+
+def test_requests_and_aiohttp_recordings_write_provenance(live_server: str, tmp_path: Path) -> None:
+    """Cassettes recorded through the requests and aiohttp faces say when and with what too."""
+    import asyncio
+    import importlib.metadata
+
+    import requests
+
+    from pytest_sse_replay import RecordingAdapter, recording_session
+
+    adapter = RecordingAdapter()
+    with requests.Session() as session:
+        session.mount("http://", adapter)
+        session.get(live_server + "/tokens", timeout=10).content  # noqa: B018
+    by_requests = Cassette.load(adapter.save(tmp_path / "requests.yaml"))
+
+    async def record() -> None:
+        async with (
+            recording_session(tmp_path / "aiohttp.yaml") as session,
+            session.get(live_server + "/tokens") as response,
+        ):
+            await response.read()
+
+    asyncio.run(asyncio.wait_for(record(), 30))
+    by_aiohttp = Cassette.load(tmp_path / "aiohttp.yaml")
+    for cassette, client in ((by_requests, "requests"), (by_aiohttp, "aiohttp")):
+        assert cassette.recorded_at is not None
+        assert cassette.recorded_with[client] == importlib.metadata.version(client)
+        assert {"pytest-sse-replay", "python"} <= set(cassette.recorded_with)
