@@ -676,7 +676,7 @@ def _ending(value: object, path: FieldPath) -> Ending:
         if error not in ERROR_NAMES:
             raise _Invalid(
                 (*path, "error"),
-                f"unknown exception {_show(error)} (expected one of {', '.join(ERROR_NAMES)})",
+                f"unknown exception {error[:60]!r} (expected one of {', '.join(ERROR_NAMES)})",
             )
         return Ending.failed(error, _text(mapping.get("message", ""), (*path, "message")))
     raise _Invalid(

@@ -151,6 +151,10 @@ class _Frame:
 
 _NO_KEY = object()
 
+# The longest unquoted number read (a float's repr is at most 24 characters).
+MAX_NUMBER = 100
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
 
 def _build(data: bytes, blocks: _Blocks | None) -> Any:
     """The document of `data` built straight from the parser's events.
@@ -199,6 +203,13 @@ def _scalar(loader: Any, event: Any) -> Any:
     if tag == "tag:yaml.org,2002:merge":
         raise Refused(
             "the merge key << is not allowed (this package never writes it)", event.start_mark
+        )
+    if len(event.value) > MAX_NUMBER and tag in _NUMBERS:
+        # Python's int() of a long base-60 number (1:1:1:...) takes time that grows with the
+        # square of its length; no number in a cassette needs more than a few digits.
+        raise Refused(
+            f"a number of {len(event.value)} characters (at most {MAX_NUMBER} are read)",
+            event.start_mark,
         )
     node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     try:
