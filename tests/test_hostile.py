@@ -25,7 +25,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pytest_sse_replay import Cassette, CassetteError, ReplayTransport
+from pytest_sse_replay import Cassette, CassetteError, RecordingTransport, ReplayTransport
 from pytest_sse_replay._cassette import (
     ERROR_NAMES,
     MAX_SECONDS,
@@ -135,6 +135,29 @@ def test_an_error_name_outside_the_list_cannot_be_saved(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"end\.error: unknown exception 'HTTPStatusError'"):
         _cassette(0.0, Ending.failed("HTTPStatusError", "x")).save(tmp_path / "c.yaml")
     assert not (tmp_path / "c.yaml").exists()
+
+
+class _BrokenStream(httpx.SyncByteStream):
+    """One event, then an exception that is no request error."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b"data: a\n\n"
+        raise ValueError("odd")
+
+
+def test_recorder_writes_another_exception_as_a_read_error_naming_it(tmp_path: Path) -> None:
+    """A body read that raised ValueError is recorded as a ReadError, and the cassette loads."""
+    wrapped = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=_BrokenStream()
+        )
+    )
+    recorder = RecordingTransport(wrapped=wrapped)
+    with httpx.Client(transport=recorder) as client, pytest.raises(ValueError, match="odd"):
+        client.get(URL)
+    path = recorder.cassette.save(tmp_path / "c.yaml")
+    end = Cassette.load(path).interactions[0].response.end
+    assert end == Ending.failed("ReadError", "ValueError: odd")
 
 
 def test_an_in_memory_status_error_ending_replays_as_a_read_error(driver: Driver) -> None:
