@@ -368,7 +368,11 @@ _NO_CONSTRUCTOR = re.compile(r"constructor for the tag '([^']*)'")
 
 def _yaml_problem(path: Path, data: bytes, exc: _yamlio.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    field_name = mark and _yamlio.field_at(data, mark.line, mark.column)
+    field_path = getattr(exc, "field_path", None)
+    if field_path is not None:  # where the reader was when it stopped
+        field_name = _yamlio.format_field(field_path) or None
+    else:
+        field_name = mark and _yamlio.field_at(data, mark.line, mark.column)
     problem = str(getattr(exc, "problem", None) or exc)
     tag = _NO_CONSTRUCTOR.search(problem)
     if isinstance(exc, _yamlio.Refused):

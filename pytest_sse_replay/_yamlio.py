@@ -167,10 +167,27 @@ def _build(data: bytes, blocks: _Blocks | None) -> Any:
     what `yaml.safe_load` would give.
     """
     loader = LOADER(data)
+    stack: list[_Frame] = []
     try:
-        return _build_document(loader, blocks)
+        return _build_document(loader, blocks, stack)
+    except YAMLError as exc:
+        # Where the builder was: the field, without parsing the file again to find it.
+        exc.field_path = _path_of(stack)  # type: ignore[attr-defined]
+        raise
     finally:
         loader.dispose()
+
+
+def _path_of(stack: list[_Frame]) -> FieldPath:
+    path: list[str | int] = []
+    for frame in stack:
+        if isinstance(frame.value, list):
+            path.append(len(frame.value))
+        elif frame.key is _NO_KEY or not isinstance(frame.key, (str, int)):
+            break
+        else:
+            path.append(frame.key)
+    return tuple(path)
 
 
 def _refuse_node_properties(event: Any) -> None:
@@ -220,12 +237,11 @@ def _scalar(loader: Any, event: Any) -> Any:
         raise Refused(f"not a valid {tag.rsplit(':', 1)[-1]}: {exc}", event.start_mark) from None
 
 
-def _build_document(loader: Any, blocks: _Blocks | None) -> Any:
+def _build_document(loader: Any, blocks: _Blocks | None, stack: list[_Frame]) -> Any:
     loader.get_event()  # StreamStartEvent
     if loader.check_event(yaml.StreamEndEvent):
         return None
     document_start = loader.get_event()
-    stack: list[_Frame] = []
     root: Any = None
     while True:
         event = loader.get_event()
@@ -382,7 +398,7 @@ def format_field(path: FieldPath) -> str:
 def _compose(data: bytes) -> Node | None:
     try:
         node: Node | None = yaml.compose(data, Loader=LOADER)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # only to explain an error: no node, no field
         return None
     return node
 

@@ -68,7 +68,7 @@ _CHILD = textwrap.dedent(
 # What each reproducer is refused for.
 EXPECTED = {
     "alias_repeats.yaml": "interactions[0]: the anchor &i is not allowed",
-    "block_in_flow.yaml": "line 4, column 11: not valid YAML",
+    "block_in_flow.yaml": "interactions[0].request.body: not valid YAML",
     "huge_integer_time.yaml": "interactions[0].response.headers_t: a number of 400 characters",
     "huge_time.yaml": "interactions[0].response.timeline line 1: the time 1e308 is past",
     "map_tag_on_a_list.yaml": "interactions: the tag !!map is not allowed",
