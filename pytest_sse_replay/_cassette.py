@@ -347,7 +347,7 @@ def _parse(holder: list[bytes], path: Path) -> _Parsed:
         raw = _yamlio.load_fast(data)
     except _yamlio.YAMLError as exc:
         raise CassetteError(_yaml_problem(path, data, exc)) from exc
-    except (ValueError, OverflowError, RecursionError, MemoryError) as exc:
+    except (ValueError, OverflowError, RecursionError) as exc:
         # Kept as a last line of defence: the reader turns the safe constructor's own
         # failures (an unquoted 2024-02-30) into YAML errors with their line.
         raise CassetteError(f"{path}: cannot read the YAML: {exc!r}") from None

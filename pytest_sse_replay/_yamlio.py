@@ -1,7 +1,9 @@
 """YAML reading and writing for cassettes: safe loading, and literal blocks that read well.
 
 libyaml (`CSafeLoader`/`CSafeDumper`) is used when PyYAML was built with it, the pure-Python
-safe classes otherwise. Only plain data is ever constructed: `!!python/...` tags are refused.
+safe classes otherwise. Documents are built from the parser's events by `load`, which refuses
+anchors, aliases, tags and merge keys: only plain data is ever constructed, and the work and
+memory of a load follow the size of the file.
 
 Long texts (response bodies, timelines) are written as literal block scalars by
 `literal_block`, not by the emitter: libyaml refuses block style for any text holding a tab, a
@@ -458,10 +460,14 @@ def field_at(data: bytes, line: int, column: int) -> str | None:
 # header, then lines that are empty or indented by the key's indentation plus two (or the
 # explicit indicator). The value of such a block is its lines less that indentation: one
 # bytes.replace, in C, on the file's own bytes. Each block is cut out and replaced by a
-# placeholder; the small rest of the document goes through the safe loader as before; the
-# values are put back as `RawText`: the UTF-8 bytes of the text, which the cassette needs as
-# bytes anyway. Anything not exactly of that shape (hand-edited indentation, a character YAML
-# refuses or reads as a line break) sends the whole file through the safe loader instead.
+# placeholder; the small rest of the document goes through the reader as before; the values
+# go in as `RawText`: the UTF-8 bytes of the text, which the cassette needs as bytes anyway.
+# A value goes in only where the reader finds its placeholder exactly where YAML would have
+# read the block (see `_Blocks.take`): a plain scalar, the value of the header's own key, in
+# a block mapping, on the header's line. Anything else (a header inside a flow collection or
+# a quoted text, hand-edited indentation, a character YAML refuses or reads as a line break)
+# sends the whole file through the reader instead. tests/test_hostile.py holds this to the
+# safe YAML loader on generated documents.
 
 
 class RawText:
