@@ -1,5 +1,8 @@
 """Fuzz `Cassette.load` for as long as you like: it must return or raise CassetteError.
 
+Each input is also read by the fast literal-block reader and by the safe YAML loader: the
+reader must reject what YAML rejects, and read what both read the same (tests/fuzz/oracle.py).
+
     make fuzz                      # an hour
     make fuzz FUZZ_SECONDS=60      # a minute
     python tests/fuzz/fuzz_load.py --seconds 60 [--engine atheris|hypothesis]
@@ -36,7 +39,9 @@ class Hang(Exception):
 
 def _check(path: Path, data: bytes) -> None:
     from pytest_sse_replay import Cassette, CassetteError
+    from tests.fuzz.oracle import check_fast_reader
 
+    check_fast_reader(data)
     path.write_bytes(data)
     try:
         Cassette.load(path)
