@@ -537,7 +537,9 @@ def _value(
     end: int,
     chomp: bytes,
 ) -> RawText:
-    if end - start < _VIEW_FROM:
+    # One unindented copy of the file at most: the package writes every block at one width,
+    # and a copy per width would let a file of many widths cost many times its size.
+    if end - start < _VIEW_FROM or (unindented and width not in unindented):
         value = data[start:end].replace(b"\n" + b" " * width, b"\n")
         if chomp != b"+":
             value = value.rstrip(b"\n")

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -106,6 +107,23 @@ def test_reproducer_is_refused_quickly_in_bounded_memory(name: str) -> None:
     outcome = load_in_child(path)
     assert outcome["kind"] == "CassetteError", outcome
     assert outcome["message"].startswith(f"{path}: {EXPECTED[name]}"), outcome
+
+
+def test_big_blocks_at_many_widths_cost_about_the_file_once() -> None:
+    """Big literal blocks at eight indentations do not make eight copies of the file."""
+    parts = [
+        f"k{i}:\n  body: |{2 + i}\n".encode() + (b" " * (4 + i) + b"x" * 100 + b"\n") * 15_000
+        for i in range(8)
+    ]
+    data = b"".join(parts)
+    tracemalloc.start()
+    try:
+        document = load_fast(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert bytes(document["k5"]["body"].data) == (b"x" * 100 + b"\n") * 15_000
+    assert peak < 3 * len(data)
 
 
 # --- Replaying what the loader lets through --------------------------------------------------
