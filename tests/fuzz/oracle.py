@@ -34,7 +34,7 @@ def _plain(value: Any, inside: frozenset[int] = frozenset()) -> Any:
 
 def _outcome(read: Any, data: bytes) -> tuple[str, Any]:
     try:
-        return "ok", _plain(read(data))
+        return "ok", read(data)
     except YAMLError as exc:
         return "error", type(exc).__name__
 
@@ -51,12 +51,18 @@ def _reference(data: bytes) -> tuple[str, Any]:
 def check_fast_reader(data: bytes) -> None:
     """`load_fast(data)` is `load(data)`; it rejects whatever the safe YAML loader rejects, and
     where both read the file, the documents are equal."""
-    fast = _outcome(load_fast, data)
-    assert fast == _outcome(load, data)
+    fast, plain = _outcome(load_fast, data), _outcome(load, data)
+    assert fast[0] == plain[0]
+    if fast[0] == "error":
+        assert fast[1] == plain[1]
+    else:
+        assert _plain(fast[1]) == _plain(plain[1])
     expected = _reference(data)
     if expected[0] == "error":
         assert fast[0] == "error"
     elif fast[0] == "ok":
-        assert fast == expected
+        # Compared only when the reader accepted the file: then it has no aliases, and the
+        # safe loader's document is no bigger than the file (an alias bomb never gets here).
+        assert _plain(fast[1]) == _plain(expected[1])
     else:  # refused by the cassette rules only: an anchor, alias, tag, merge key, duplicate...
         assert fast[1] in ("Refused", "ConstructorError")
