@@ -148,6 +148,21 @@ def test_every_allowed_error_name_replays_as_that_library_error(
     assert str(out.error) == "boom"
 
 
+def test_the_allowed_error_names_are_every_request_error_of_both_libraries() -> None:
+    """ERROR_NAMES is exactly the request errors httpx has, and httpx2 has each of them too."""
+    import httpx2
+
+    def request_errors(module: Any) -> set[str]:
+        return {
+            name
+            for name, value in vars(module).items()
+            if isinstance(value, type) and issubclass(value, module.RequestError)
+        }
+
+    assert set(ERROR_NAMES) == request_errors(httpx)
+    assert set(ERROR_NAMES) <= request_errors(httpx2)
+
+
 def test_an_error_name_outside_the_list_cannot_be_saved(tmp_path: Path) -> None:
     """Saving an ending no cassette may hold (HTTPStatusError needs a response) is refused."""
     with pytest.raises(ValueError, match=r"end\.error: unknown exception 'HTTPStatusError'"):
