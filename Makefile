@@ -40,3 +40,11 @@ format: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# Fuzz Cassette.load: atheris (libFuzzer) when it installs, hypothesis otherwise. An hour by
+# default; `make fuzz FUZZ_SECONDS=60` for a minute. See tests/fuzz/fuzz_load.py.
+FUZZ_SECONDS ?= 3600
+.PHONY: fuzz
+fuzz: $(VENV)/.installed-test
+	-$(BIN)/python -m pip install -q atheris
+	$(BIN)/python tests/fuzz/fuzz_load.py --seconds $(FUZZ_SECONDS)

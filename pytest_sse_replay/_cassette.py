@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import math
 import os
 import re
 import stat
@@ -68,6 +67,35 @@ class Ending:
     def failed(cls, error: str, message: str) -> Ending:
         return cls("error", error, message)
 
+
+# The exceptions a body read can end with, by name: the request errors httpx and httpx2 both
+# have, each built as `cls(message, request=...)`. A cassette names no other (the recorder
+# writes any other exception as a ReadError that names it in its message).
+ERROR_NAMES = (
+    "CloseError",
+    "ConnectError",
+    "ConnectTimeout",
+    "DecodingError",
+    "LocalProtocolError",
+    "NetworkError",
+    "PoolTimeout",
+    "ProtocolError",
+    "ProxyError",
+    "ReadError",
+    "ReadTimeout",
+    "RemoteProtocolError",
+    "RequestError",
+    "TimeoutException",
+    "TooManyRedirects",
+    "TransportError",
+    "UnsupportedProtocol",
+    "WriteError",
+    "WriteTimeout",
+)
+
+# The latest time a cassette holds, in seconds from sending the request: seven days. Far
+# beyond any stream a test replays, and far below what a sleep can be asked to wait.
+MAX_SECONDS = 7 * 24 * 3600
 
 COMPLETE = Ending()
 CLIENT_CLOSED = Ending("client_closed")
@@ -338,8 +366,9 @@ def _parse(holder: list[bytes], path: Path) -> _Parsed:
     except _yamlio.YAMLError as exc:
         raise CassetteError(_yaml_problem(path, data, exc)) from exc
     except (ValueError, OverflowError, RecursionError) as exc:
-        # The safe constructor's own failures, e.g. an unquoted 2024-02-30 (a bad date).
-        raise CassetteError(f"{path}: cannot read the YAML: {exc}") from exc
+        # Kept as a last line of defence: the reader turns the safe constructor's own
+        # failures (an unquoted 2024-02-30) into YAML errors with their line.
+        raise CassetteError(f"{path}: cannot read the YAML: {exc!r}") from None
     del data
     try:
         return _interpret(raw)
@@ -357,10 +386,16 @@ _NO_CONSTRUCTOR = re.compile(r"constructor for the tag '([^']*)'")
 
 def _yaml_problem(path: Path, data: bytes, exc: _yamlio.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    field_name = mark and _yamlio.field_at(data, mark.line, mark.column)
+    field_path = getattr(exc, "field_path", None)
+    if field_path is not None:  # where the reader was when it stopped
+        field_name = _yamlio.format_field(field_path) or None
+    else:
+        field_name = mark and _yamlio.field_at(data, mark.line, mark.column)
     problem = str(getattr(exc, "problem", None) or exc)
     tag = _NO_CONSTRUCTOR.search(problem)
-    if tag:
+    if isinstance(exc, _yamlio.Refused):
+        pass  # already says what and why
+    elif tag:
         name = tag[1].replace("tag:yaml.org,2002:", "!!")
         problem = (
             f"the tag {name} is not allowed: cassettes are read with a safe YAML loader, "
@@ -440,10 +475,12 @@ def _text(value: object, path: FieldPath) -> str:
 def _seconds(value: object, path: FieldPath) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Invalid(path, f"expected a number of seconds, got {_show(value)}")
-    seconds = float(value)
-    if not (seconds >= 0 and math.isfinite(seconds)):
-        raise _Invalid(path, f"expected a finite number of seconds >= 0, got {value!r}")
-    return seconds
+    # Compared before float(): an integer of 400 digits has no float.
+    if not (0 <= value <= MAX_SECONDS):
+        raise _Invalid(
+            path, f"expected seconds from 0 to {MAX_SECONDS} (7 days), got {_show(value)}"
+        )
+    return float(value)
 
 
 def _interpret(raw: object) -> _Parsed:
@@ -622,7 +659,7 @@ def _chunks(body: bytes | memoryview, value: object, path: FieldPath) -> tuple[C
         fields = timeline.split()
         times = list(map(float, fields[0::2]))
         lengths = list(map(int, fields[1::2]))
-        if times and not (min(times) >= 0 and math.isfinite(max(times))):
+        if times and not (min(times) >= 0 and max(times) <= MAX_SECONDS):
             raise ValueError
     except ValueError:
         times, lengths = _timeline_slowly(timeline, path)
@@ -669,8 +706,9 @@ def _timeline_slowly(timeline: str, path: FieldPath) -> tuple[list[float], list[
             got = line if len(line) <= 60 else line[:57] + "..."
             raise _Invalid(path, f'expected "<seconds> <bytes>", got "{got}"', number)
         seconds = float(match[1])
-        if not math.isfinite(seconds):
-            raise _Invalid(path, f"the time {match[1]} is too large", number)
+        if not seconds <= MAX_SECONDS:
+            got = match[1] if len(match[1]) <= 30 else match[1][:27] + "..."
+            raise _Invalid(path, f"the time {got} is past {MAX_SECONDS} seconds (7 days)", number)
         try:
             length = int(match[2])
         except ValueError:  # more digits than int() takes from a string
@@ -687,10 +725,13 @@ def _ending(value: object, path: FieldPath) -> Ending:
         return CLIENT_CLOSED
     if isinstance(value, dict):
         mapping = _fields(value, path, ("error",), ("message",))
-        return Ending.failed(
-            _text(mapping["error"], (*path, "error")),
-            _text(mapping.get("message", ""), (*path, "message")),
-        )
+        error = _text(mapping["error"], (*path, "error"))
+        if error not in ERROR_NAMES:
+            raise _Invalid(
+                (*path, "error"),
+                f"unknown exception {error[:60]!r} (expected one of {', '.join(ERROR_NAMES)})",
+            )
+        return Ending.failed(error, _text(mapping.get("message", ""), (*path, "message")))
     raise _Invalid(
         path,
         "expected complete, client_closed or {error: <exception name>, message: <text>}, "
@@ -725,8 +766,8 @@ def _check_seconds(value: float, path: FieldPath) -> float:
     # which the timeline's number syntax has no sign for.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _invalid_model(path, f"expected seconds as a float, got {value!r}")
-    if not (value >= 0 and math.isfinite(value)):
-        raise _invalid_model(path, f"expected finite seconds >= 0, got {value!r}")
+    if not (0 <= value <= MAX_SECONDS):
+        raise _invalid_model(path, f"expected seconds from 0 to {MAX_SECONDS}, got {value!r}")
     return float(value) + 0.0
 
 
@@ -814,6 +855,11 @@ def _ending_document(end: Ending, path: FieldPath) -> object:
     if end.kind in ("complete", "client_closed"):
         return end.kind
     if end.kind == "error":
+        if end.error not in ERROR_NAMES:
+            raise _invalid_model(
+                (*path, "error"),
+                f"unknown exception {end.error!r} (expected one of {', '.join(ERROR_NAMES)})",
+            )
         return {
             "error": _check_text(end.error, (*path, "error")),
             "message": _check_text(end.message, (*path, "message")),

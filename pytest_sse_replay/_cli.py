@@ -263,11 +263,8 @@ def _scan(args: argparse.Namespace) -> int:
         print(finding)
     files = len(report.files)
     found = len(report.findings)
-    print(
-        f"{files} file{'' if files == 1 else 's'} scanned, "
-        f"{found or 'no'} suspected secret{'' if found == 1 else 's'}",
-        file=sys.stderr,
-    )
+    secrets = plural(found, "suspected secret") if found else "no suspected secrets"
+    print(f"{plural(files, 'file')} scanned, {secrets}", file=sys.stderr)
     return FAILED if found else OK
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import httpx
 
-from ._cassette import RecordedRequest
+from ._cassette import ERROR_NAMES, RecordedRequest
 from ._plan import Plan, StreamFailure, walk
 
 _httpx2: ModuleType | None
@@ -96,14 +96,13 @@ class Face:
 
     def error(self, name: str, message: str, request: Any = None) -> Exception:
         """An exception of `name` from this library, e.g. RemoteProtocolError."""
-        cls = getattr(self.module, name, None)
-        if not (isinstance(cls, type) and issubclass(cls, self.module.HTTPError)):
-            # A recorded error this library has no class for: the nearest honest one.
+        cls = getattr(self.module, name, None) if name in ERROR_NAMES else None
+        if not (isinstance(cls, type) and issubclass(cls, self.module.RequestError)):
+            # An ending built in code with another name (a cassette file holds only these
+            # names): the nearest honest one. HTTPStatusError, say, needs a response to exist.
             cls = self.module.ReadError
             message = f"{name}: {message}"
-        if issubclass(cls, self.module.RequestError):
-            return cls(message, request=request)  # type: ignore[no-any-return]
-        return cls(message)  # type: ignore[no-any-return]
+        return cls(message, request=request)  # type: ignore[no-any-return]
 
     @contextlib.contextmanager
     def mapped_failures(self, request: Any, *, is_async: bool) -> Iterator[None]:

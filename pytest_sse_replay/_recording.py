@@ -21,6 +21,7 @@ import httpx
 from ._cassette import (
     CLIENT_CLOSED,
     COMPLETE,
+    ERROR_NAMES,
     Cassette,
     Chunk,
     Ending,
@@ -133,7 +134,11 @@ class _Recorder(ChunkSink):
 
     def failed(self, exc: BaseException) -> None:
         if isinstance(exc, Exception):
-            self._finish(Ending.failed(type(exc).__name__, str(exc)))
+            name = type(exc).__name__
+            if name in ERROR_NAMES:
+                self._finish(Ending.failed(name, str(exc)))
+            else:  # a cassette names only the errors replay can raise: the nearest honest one
+                self._finish(Ending.failed("ReadError", f"{name}: {exc}"))
         else:  # KeyboardInterrupt, task cancellation: the client stopped, not the server
             self._finish(CLIENT_CLOSED)
 

@@ -1,7 +1,9 @@
 """YAML reading and writing for cassettes: safe loading, and literal blocks that read well.
 
 libyaml (`CSafeLoader`/`CSafeDumper`) is used when PyYAML was built with it, the pure-Python
-safe classes otherwise. Only plain data is ever constructed: `!!python/...` tags are refused.
+safe classes otherwise. Documents are built from the parser's events by `load`, which refuses
+anchors, aliases, tags and merge keys: only plain data is ever constructed, and the work and
+memory of a load follow the size of the file.
 
 Long texts (response bodies, timelines) are written as literal block scalars by
 `literal_block`, not by the emitter: libyaml refuses block style for any text holding a tab, a
@@ -26,6 +28,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 __all__ = [
     "Block",
     "FieldPath",
+    "Refused",
     "YAMLError",
     "block_safe",
     "dump",
@@ -113,12 +116,189 @@ DUMPER: type[Any] = make_dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper))
 
 
 def load(data: bytes) -> Any:
-    """Parse one YAML document into plain data (dicts, lists, str, int, float, ...)."""
+    """Parse one YAML document into plain data (dicts, lists, str, int, float, ...).
+
+    Raises `YAMLError` for what YAML rejects and `Refused` for what a cassette may not hold.
+    """
+    return _build(data, None)
+
+
+class Refused(yaml.MarkedYAMLError):
+    """Valid YAML that a cassette may not hold: an anchor, an alias, a tag, a merge key."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+# Deeper than any cassette (which nests 7 levels): the limit keeps a hostile file of a
+# million "[" from costing more than its parse.
+MAX_DEPTH = 64
+
+
+class _NotOurShape(Exception):
+    """A placeholder of `load_fast` found somewhere a cut-out block could not have been."""
+
+
+class _Frame:
+    """A collection being built: its value, and for a mapping the key awaiting its value."""
+
+    __slots__ = ("flow", "key", "key_event", "value")
+
+    def __init__(self, value: dict[Any, Any] | list[Any], flow: bool) -> None:
+        self.value = value
+        self.flow = flow
+        self.key: Any = _NO_KEY
+        self.key_event: Any = None
+
+
+_NO_KEY = object()
+
+# The longest unquoted number read (a float's repr is at most 24 characters).
+MAX_NUMBER = 100
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def _build(data: bytes, blocks: _Blocks | None) -> Any:
+    """The document of `data` built straight from the parser's events.
+
+    PyYAML's composer and constructor would resolve anchors and aliases, which is how a small
+    file becomes a huge document (each alias another reference to a whole subtree, and every
+    walk over it a walk over each copy); building from events, they are refused at the first
+    one. Tags are refused too: a cassette holds plain data, and the package never writes one.
+    Scalars are resolved and constructed by the safe loader's own rules, so every value is
+    what `yaml.safe_load` would give.
+    """
     loader = LOADER(data)
+    stack: list[_Frame] = []
     try:
-        return loader.get_single_data()
+        return _build_document(loader, blocks, stack)
+    except YAMLError as exc:
+        # Where the builder was: the field, without parsing the file again to find it.
+        exc.field_path = _path_of(stack)  # type: ignore[attr-defined]
+        raise
     finally:
         loader.dispose()
+
+
+def _path_of(stack: list[_Frame]) -> FieldPath:
+    path: list[str | int] = []
+    for frame in stack:
+        if isinstance(frame.value, list):
+            path.append(len(frame.value))
+        elif frame.key is _NO_KEY or not isinstance(frame.key, (str, int)):
+            break
+        else:
+            path.append(frame.key)
+    return tuple(path)
+
+
+def _refuse_node_properties(event: Any) -> None:
+    if isinstance(event, yaml.AliasEvent):
+        raise Refused(
+            f"the alias *{event.anchor} is not allowed: YAML anchors and aliases are refused "
+            "(this package never writes them)",
+            event.start_mark,
+        )
+    if event.anchor is not None:
+        raise Refused(
+            f"the anchor &{event.anchor} is not allowed: YAML anchors and aliases are refused "
+            "(this package never writes them)",
+            event.start_mark,
+        )
+    if event.tag is not None:
+        name = event.tag.replace("tag:yaml.org,2002:", "!!")
+        raise Refused(
+            f"the tag {name} is not allowed: a cassette holds plain data, with no tags",
+            event.start_mark,
+        )
+
+
+def _scalar(loader: Any, event: Any) -> Any:
+    if event.style:  # quoted or block: always a string (a plain one has None, or "" from libyaml)
+        return event.value
+    tag = loader.resolve(ScalarNode, event.value, event.implicit)
+    if tag == "tag:yaml.org,2002:str":
+        return event.value
+    if tag == "tag:yaml.org,2002:merge":
+        raise Refused(
+            "the merge key << is not allowed (this package never writes it)", event.start_mark
+        )
+    if len(event.value) > MAX_NUMBER and tag in _NUMBERS:
+        # Python's int() of a long base-60 number (1:1:1:...) takes time that grows with the
+        # square of its length; no number in a cassette needs more than a few digits.
+        raise Refused(
+            f"a number of {len(event.value)} characters (at most {MAX_NUMBER} are read)",
+            event.start_mark,
+        )
+    node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    try:
+        return loader.construct_object(node)
+    except yaml.YAMLError:
+        raise
+    except (ValueError, OverflowError) as exc:  # e.g. an unquoted 2024-02-30
+        raise Refused(f"not a valid {tag.rsplit(':', 1)[-1]}: {exc}", event.start_mark) from None
+
+
+def _build_document(loader: Any, blocks: _Blocks | None, stack: list[_Frame]) -> Any:
+    loader.get_event()  # StreamStartEvent
+    if loader.check_event(yaml.StreamEndEvent):
+        return None
+    document_start = loader.get_event()
+    root: Any = None
+    while True:
+        event = loader.get_event()
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            value: Any = stack.pop().value
+        elif isinstance(event, yaml.ScalarEvent):
+            _refuse_node_properties(event)
+            if blocks is not None and event.value in blocks.values:
+                value = blocks.take(event, stack[-1] if stack else None)
+            else:
+                value = _scalar(loader, event)
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            _refuse_node_properties(event)
+            if stack and stack[-1].key is _NO_KEY and isinstance(stack[-1].value, dict):
+                raise Refused(
+                    "a mapping key must be a plain value, not a collection", event.start_mark
+                )
+            if len(stack) >= MAX_DEPTH:
+                raise Refused(f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+            is_mapping = isinstance(event, yaml.MappingStartEvent)
+            stack.append(_Frame({} if is_mapping else [], bool(event.flow_style)))
+            continue
+        else:  # an alias
+            _refuse_node_properties(event)
+            raise AssertionError("unreachable")  # pragma: no cover
+        if not stack:
+            root = value
+            break
+        frame = stack[-1]
+        if isinstance(frame.value, list):
+            frame.value.append(value)
+        elif frame.key is _NO_KEY:
+            try:
+                duplicate = value in frame.value
+            except TypeError:  # pragma: no cover - collections as keys are refused above
+                raise Refused("a mapping key must be a plain value", event.start_mark) from None
+            if duplicate:
+                raise ConstructorError(
+                    None, None, f"duplicate key {event.value!r}", event.start_mark
+                )
+            frame.key = value
+            frame.key_event = event
+        else:
+            frame.value[frame.key] = value
+            frame.key = _NO_KEY
+    loader.get_event()  # DocumentEndEvent
+    if not loader.check_event(yaml.StreamEndEvent):
+        event = loader.get_event()
+        raise yaml.composer.ComposerError(
+            "expected a single document in the stream",
+            document_start.start_mark,
+            "but found another document",
+            event.start_mark,
+        )
+    return root
 
 
 # Characters a literal block holds verbatim when read back by libyaml and by PyYAML: the YAML
@@ -220,7 +400,7 @@ def format_field(path: FieldPath) -> str:
 def _compose(data: bytes) -> Node | None:
     try:
         node: Node | None = yaml.compose(data, Loader=LOADER)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # only to explain an error: no node, no field
         return None
     return node
 
@@ -280,10 +460,14 @@ def field_at(data: bytes, line: int, column: int) -> str | None:
 # header, then lines that are empty or indented by the key's indentation plus two (or the
 # explicit indicator). The value of such a block is its lines less that indentation: one
 # bytes.replace, in C, on the file's own bytes. Each block is cut out and replaced by a
-# placeholder; the small rest of the document goes through the safe loader as before; the
-# values are put back as `RawText`: the UTF-8 bytes of the text, which the cassette needs as
-# bytes anyway. Anything not exactly of that shape (hand-edited indentation, a character YAML
-# refuses or reads as a line break) sends the whole file through the safe loader instead.
+# placeholder; the small rest of the document goes through the reader as before; the values
+# go in as `RawText`: the UTF-8 bytes of the text, which the cassette needs as bytes anyway.
+# A value goes in only where the reader finds its placeholder exactly where YAML would have
+# read the block (see `_Blocks.take`): a plain scalar, the value of the header's own key, in
+# a block mapping, on the header's line. Anything else (a header inside a flow collection or
+# a quoted text, hand-edited indentation, a character YAML refuses or reads as a line break)
+# sends the whole file through the reader instead. tests/test_hostile.py holds this to the
+# safe YAML loader on generated documents.
 
 
 class RawText:
@@ -353,7 +537,9 @@ def _value(
     end: int,
     chomp: bytes,
 ) -> RawText:
-    if end - start < _VIEW_FROM:
+    # One unindented copy of the file at most: the package writes every block at one width,
+    # and a copy per width would let a file of many widths cost many times its size.
+    if end - start < _VIEW_FROM or (unindented and width not in unindented):
         value = data[start:end].replace(b"\n" + b" " * width, b"\n")
         if chomp != b"+":
             value = value.rstrip(b"\n")
@@ -371,6 +557,41 @@ def _value(
         if chomp != b"-" and high > low:
             high += 1  # clip: keep one
     return RawText(memoryview(copy.data)[low:high])
+
+
+class _Blocks:
+    """The blocks `load_fast` cut out, by placeholder, with the line and column of the key."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[int, int, RawText]] = {}
+
+    def take(self, event: Any, frame: _Frame | None) -> RawText:
+        """The block whose placeholder `event` is, if it sits exactly where it was put.
+
+        That is: a plain scalar, on the line of its header, the value of the key (`body` or
+        `timeline`, plain, at the header's column, on the same line) of a block mapping.
+        There, and only there, YAML reads the original "key: |" as the literal block the
+        cutter measured; anywhere else the file is not of the writer's shape.
+        """
+        line, column, value = self.values.pop(event.value)
+        key = frame.key_event if frame is not None else None
+        if (
+            frame is None
+            or frame.flow
+            or not isinstance(frame.value, dict)
+            or key is None
+            or frame.key is _NO_KEY
+            or key.style
+            or key.value not in ("body", "timeline")
+            or key.start_mark.line != line
+            or key.start_mark.column != column
+            or event.style
+            or event.start_mark.line != line
+        ):
+            raise _NotOurShape
+        return value
 
 
 def load_fast(data: bytes) -> Any:
@@ -392,9 +613,10 @@ def load_fast(data: bytes) -> Any:
             return load(data)
     token = b"SSEREPLAYFAST%sN" % uuid.uuid4().hex.encode()
     parts: list[bytes] = []
-    values: dict[str, RawText] = {}
+    blocks = _Blocks()
     unindented: dict[int, _Unindented] = {}
     position = 0
+    line = 0  # the line of the rest (the document less the blocks) that `position` starts
     while True:
         header = _FAST_HEADER.search(data, position)
         if header is None:
@@ -418,35 +640,24 @@ def load_fast(data: bytes) -> Any:
             skip = 0  # leading empty lines: the writer gives the indentation explicitly
         else:
             return load(data)  # an indentation YAML would detect differently: let it decide
-        values[f"{token.decode()}{len(values)}"] = _value(
-            data, unindented, width, start + skip, end, chomp
+        placeholder = b"%s%d" % (token, len(blocks.values))
+        line += data.count(b"\n", position, header.start())
+        blocks.values[placeholder.decode()] = (
+            line,
+            len(indent),
+            _value(data, unindented, width, start + skip, end, chomp),
         )
-        placeholder = f"{token.decode()}{len(values) - 1}".encode()
+        line += 1
         parts.append(data[position : header.start()])
         parts.append(b"%s%s: %s\n" % (indent, key, placeholder))
         position = end
-    if not values:
+    if not blocks.values:
         return load(data)
     parts.append(data[position:])
     try:
-        document = load(b"".join(parts))
-    except YAMLError:
+        document = _build(b"".join(parts), blocks)
+    except (YAMLError, _NotOurShape):
         return load(data)  # the error, as reported on the file as it is
-    document = _put_back(document, values)
     # Every block must be back exactly where it was cut out; otherwise the file is not of
     # the writer's shape after all (a plain scalar went on over the next lines, say).
-    return load(data) if values else document
-
-
-def _put_back(node: Any, values: dict[str, RawText]) -> Any:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(value, str):
-                if value in values:
-                    node[key] = values.pop(value)
-            else:
-                _put_back(value, values)
-    elif isinstance(node, list):
-        for item in node:
-            _put_back(item, values)
-    return node
+    return load(data) if blocks.values else document

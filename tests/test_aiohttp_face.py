@@ -77,7 +77,9 @@ def test_record_save_load_replay_gives_iter_any_the_same_chunks(
     url = url_of(live_server, path)
     path_ = tmp_path / "aiohttp.yaml"
     live = fetch(recording_session(path_), method, url, iter_any, **kwargs)
-    assert len(live) > 1
+    # Usually several reads; on a loaded machine the reader may gather them into one, and
+    # the chunks must still come back as they were read.
+    assert live
     loaded = Cassette.load(path_)
     recorded = loaded.interactions[0].response
     assert [c.data for c in recorded.chunks] == live

@@ -582,13 +582,13 @@ def test_missing_file(tmp_path: Path) -> None:
 def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """Every YAML parse, recorded."""
     parses: list[bytes] = []
-    real = _yamlio.load
+    real = _yamlio._build
 
-    def counting(data: bytes) -> Any:
+    def counting(data: bytes, blocks: Any) -> Any:
         parses.append(data)
-        return real(data)
+        return real(data, blocks)
 
-    monkeypatch.setattr(_yamlio, "load", counting)
+    monkeypatch.setattr(_yamlio, "_build", counting)
     return parses
 
 
@@ -665,7 +665,7 @@ _BODY = st.one_of(
     _TEXT.map(lambda text: text.replace("\r", "").replace("\n", "\r\n").encode("utf-8")),
     st.binary(max_size=60),
 )
-_SECONDS = st.floats(min_value=0.0, allow_nan=False, allow_infinity=False)
+_SECONDS = st.floats(min_value=0.0, max_value=_cassette.MAX_SECONDS, allow_nan=False)
 _HEADERS = st.lists(
     st.tuples(st.sampled_from(["content-type", "set-cookie", "x-a"]) | _TEXT, _TEXT),
     max_size=5,
@@ -686,7 +686,7 @@ def _chunks(draw: st.DrawFn) -> list[Chunk]:
 _ENDING = st.one_of(
     st.just(Ending("complete")),
     st.just(Ending("client_closed")),
-    st.builds(Ending.failed, _TEXT, _TEXT),
+    st.builds(Ending.failed, st.sampled_from(_cassette.ERROR_NAMES), _TEXT),
 )
 _INTERACTION = st.builds(
     Interaction,

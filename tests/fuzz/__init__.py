@@ -1,0 +1,1 @@
+"""Fuzzing the cassette loader: inputs (yamlish), the fast-reader oracle, make fuzz."""
