@@ -263,8 +263,8 @@ def _scan(args: argparse.Namespace) -> int:
         print(finding)
     files = len(report.files)
     found = len(report.findings)
-    secrets = plural(found, "suspected secret") if found else "no suspected secrets"
-    print(f"{plural(files, 'file')} scanned, {secrets}", file=sys.stderr)
+    suspected = plural(found, "suspected secret") if found else "no suspected secrets"
+    print(f"{plural(files, 'file')} scanned, {suspected}", file=sys.stderr)
     return FAILED if found else OK
 
 

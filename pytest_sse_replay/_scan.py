@@ -284,12 +284,12 @@ def scan_text(
 
 def _field_locator(text: str) -> Callable[[int, int], str] | None:
     """Finds the cassette field at a 0-based line and column; None when the text is not YAML."""
-    from . import _yamlio
+    from ._yamlio import field_locator
 
-    data = text.encode()
-    if _yamlio._compose(data) is None:
+    locate = field_locator(text.encode())
+    if locate is None:
         return None
-    return lambda line, column: _yamlio.field_at(data, line, column) or "text"
+    return lambda line, column: locate(line, column) or "text"
 
 
 def cassette_files(paths: Sequence[str]) -> list[Path]:

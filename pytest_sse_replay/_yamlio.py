@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import yaml
@@ -432,8 +432,20 @@ def line_of(data: bytes, path: FieldPath) -> tuple[int, Node] | None:
 def field_at(data: bytes, line: int, column: int) -> str | None:
     """The field holding the 0-based position `line`, `column`, e.g. where a bad tag sits."""
     node = _compose(data)
+    return None if node is None else _field_in(node, line, column)
+
+
+def field_locator(data: bytes) -> Callable[[int, int], str | None] | None:
+    """For many positions in one text: a function from a 0-based line and column to the field
+    there (None outside any), or None when the text is not YAML. Parses the text once."""
+    node = _compose(data)
     if node is None:
         return None
+    root = node
+    return lambda line, column: _field_in(root, line, column)
+
+
+def _field_in(node: Node, line: int, column: int) -> str | None:
     position = (line, column)
     path: list[str | int] = []
     while True:
