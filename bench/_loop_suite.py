@@ -21,7 +21,7 @@ import vcr
 from pytest_httpx import IteratorStream
 
 from pytest_sse_replay import ReplayTransport
-from pytest_sse_replay._cassette import Chunk
+from pytest_sse_replay.cassette._model import Chunk
 
 from ._clients import ChunkStream, floor_transport, read_raw
 from ._timing import timed

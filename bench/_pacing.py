@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import httpx
 
 from pytest_sse_replay import ReplayTransport
-from pytest_sse_replay._cassette import Chunk
+from pytest_sse_replay.cassette._model import Chunk
 
 from ._timing import Row, duration, interleave, median
 from ._workloads import URL, cassette_of

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_sse_replay._cassette import Chunk
+from pytest_sse_replay.cassette._model import Chunk
 
 from ._timing import Row, duration, interleave, median, paired_ratio
 from ._workloads import SSE_HEADERS, URL, cassette_of, tiny_stream

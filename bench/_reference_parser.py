@@ -1,7 +1,7 @@
 """The reference parser the parse figure is measured against: a plain block-at-a-time design.
 
-WHATWG-exact and bytes-level, like `pytest_sse_replay._parser`, but built the simplest fast way
-(tests/test_reference_parser.py holds it to the same properties as the real one):
+WHATWG-exact and bytes-level, like `pytest_sse_replay.sse._parser`, but built the simplest fast way
+(tests/unit/sse/test_reference_parser.py holds it to the same properties as the real one):
 
 - line ends are made LF first (a chunk holding a CR is rewritten with two `bytes.replace`);
 - the stream is split on the blank line, `\\n\\n`, and only when a chunk can complete an event

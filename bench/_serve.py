@@ -1,12 +1,12 @@
 """The servers of the recording figures, each in a process of its own (loopback only).
 
-`python -m bench._serve package` serves the project's own SSE server (pytest_sse_replay._server);
+`python -m bench._serve package` serves the project's own SSE server (demo._server);
 `python -m bench._serve agent-run [--quick]` serves workload (b) from memory, one body message
 per event, as a plain ASGI app. Either prints its base URL on one line, then serves until its
 standard input closes. A process of its own keeps the server off the client's GIL: the figures
 time the client, not two threads taking turns.
 
-The servers are started here rather than with `pytest_sse_replay._server.run_server`: that one
+The servers are started here rather than with `pytest_sse_replay.demo._server.run_server`: that one
 binds its socket as `socket(AF_INET, SOCK_STREAM)`, protocol 0, and asyncio sets TCP_NODELAY
 only on sockets whose protocol is IPPROTO_TCP, so its connections keep Nagle's algorithm and
 every request on a kept-alive connection waits ~40 ms for a delayed ACK (see
@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pytest_sse_replay._server import create_app
+from pytest_sse_replay.demo._server import create_app
 
 from ._workloads import FULL_SIZES, QUICK_SIZES, agent_run
 

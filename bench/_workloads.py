@@ -16,7 +16,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pytest_sse_replay._cassette import (
+from pytest_sse_replay.cassette._model import (
     Cassette,
     Chunk,
     Interaction,

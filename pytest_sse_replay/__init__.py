@@ -6,21 +6,26 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import faults
-    from ._aiohttp_face import recording_session, replay_session
-    from ._cassette import Cassette, CassetteError
-    from ._contract import Contract
-    from ._event import Event
-    from ._eventlog import EventLog
-    from ._matching import NoRecording
-    from ._network import NetworkEscape
-    from ._parser import SSEParser, parse_events
-    from ._plan import StallWithoutTimeout
-    from ._recording import RecordingTransport
-    from ._redact import Redaction
-    from ._replay import ReplayTransport
-    from ._requests_face import RecordingAdapter, ReplayAdapter
-    from ._session import ActiveCassette
+    from . import exceptions, faults
+    from .assertions._contract import Contract
+    from .assertions._eventlog import EventLog
+    from .cassette._model import Cassette
+    from .cassette._redact import Redaction
+    from .clients._aiohttp import recording_session, replay_session
+    from .clients._recording import RecordingTransport
+    from .clients._replay import ReplayTransport
+    from .clients._requests import RecordingAdapter, ReplayAdapter
+    from .exceptions import (
+        CassetteError,
+        FaultSpecError,
+        NetworkEscape,
+        NoRecording,
+        SSEReplayError,
+        StallWithoutTimeout,
+    )
+    from .plugin._session import ActiveCassette
+    from .sse._event import Event
+    from .sse._parser import SSEParser, parse_events
 
 __all__ = [
     "ActiveCassette",
@@ -29,6 +34,7 @@ __all__ = [
     "Contract",
     "Event",
     "EventLog",
+    "FaultSpecError",
     "NetworkEscape",
     "NoRecording",
     "RecordingAdapter",
@@ -37,40 +43,47 @@ __all__ = [
     "ReplayAdapter",
     "ReplayTransport",
     "SSEParser",
+    "SSEReplayError",
     "StallWithoutTimeout",
+    "exceptions",
     "faults",
     "parse_events",
     "recording_session",
     "replay_session",
 ]
 
-# Imported on first use (PEP 562): the pytest plugin lives in this package, so whatever this
-# module imports, every pytest run pays for at start-up, cassettes used or not.
+# Imported on first use (PEP 562): the pytest11 entry point (`pytest_sse_replay.plugin`) is
+# inside this package, so whatever this module imports, every pytest run pays for at start-up,
+# cassettes used or not. The lists above are for readers and type checkers; this table is the
+# one the interpreter uses, and tests/unit/test_exported_members.py holds the three together.
 _HOMES = {
-    "ActiveCassette": "._session",
-    "Cassette": "._cassette",
-    "CassetteError": "._cassette",
-    "Contract": "._contract",
-    "Event": "._event",
-    "EventLog": "._eventlog",
-    "NetworkEscape": "._network",
-    "NoRecording": "._matching",
-    "RecordingAdapter": "._requests_face",
-    "RecordingTransport": "._recording",
-    "Redaction": "._redact",
-    "ReplayAdapter": "._requests_face",
-    "ReplayTransport": "._replay",
-    "SSEParser": "._parser",
-    "StallWithoutTimeout": "._plan",
-    "parse_events": "._parser",
-    "recording_session": "._aiohttp_face",
-    "replay_session": "._aiohttp_face",
+    "ActiveCassette": ".plugin._session",
+    "Cassette": ".cassette._model",
+    "CassetteError": ".exceptions",
+    "Contract": ".assertions._contract",
+    "Event": ".sse._event",
+    "EventLog": ".assertions._eventlog",
+    "FaultSpecError": ".exceptions",
+    "NetworkEscape": ".exceptions",
+    "NoRecording": ".exceptions",
+    "RecordingAdapter": ".clients._requests",
+    "RecordingTransport": ".clients._recording",
+    "Redaction": ".cassette._redact",
+    "ReplayAdapter": ".clients._requests",
+    "ReplayTransport": ".clients._replay",
+    "SSEParser": ".sse._parser",
+    "SSEReplayError": ".exceptions",
+    "StallWithoutTimeout": ".exceptions",
+    "parse_events": ".sse._parser",
+    "recording_session": ".clients._aiohttp",
+    "replay_session": ".clients._aiohttp",
 }
+_MODULES = ("exceptions", "faults")
 
 
 def __getattr__(name: str) -> Any:
-    if name == "faults":
-        value: Any = importlib.import_module(".faults", __name__)
+    if name in _MODULES:
+        value: Any = importlib.import_module(f".{name}", __name__)
     elif name in _HOMES:
         value = getattr(importlib.import_module(_HOMES[name], __name__), name)
     else:

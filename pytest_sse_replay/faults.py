@@ -29,12 +29,19 @@ from dataclasses import KW_ONLY, dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ._cassette import COMPLETE, Chunk, Ending, is_event_stream
-from ._event import Event
-from ._eventlog import compile_pattern
-from ._parser import event_boundaries, parse_events
-from ._plan import Fault, PlayContext, Script, Stall
 from ._text import plural
+from .cassette import COMPLETE, Chunk, Ending, is_event_stream
+from .playback import (
+    Fault,
+    PlayContext,
+    Script,
+    Stall,
+    shift_chunks,
+    slice_chunks,
+    time_before,
+    without_ranges,
+)
+from .sse import Event, compile_pattern, event_boundaries, parse_events
 
 if TYPE_CHECKING:
     # Typing only: pytest has no public name for what `pytest.param()` returns.
@@ -139,62 +146,6 @@ def _headers_shown(headers: tuple[tuple[str, str], ...]) -> _Shown | None:
 def _is_stream(script: Script) -> bool:
     """Faults rewrite event streams; once one became an error response, later ones leave it."""
     return is_event_stream(script.headers)
-
-
-def _slice(chunks: Sequence[Chunk], start: int, stop: int) -> list[Chunk]:
-    """The bytes [start, stop) of the body, each piece keeping the time of its chunk."""
-    out: list[Chunk] = []
-    position = 0
-    for chunk in chunks:
-        end = position + len(chunk.data)
-        if end > start and position < stop and chunk.data:
-            a, b = max(start - position, 0), min(stop, end) - position
-            out.append(chunk if b - a == len(chunk.data) else Chunk(chunk.t, chunk.data[a:b]))
-        position = end
-        if position >= stop:
-            break
-    return out
-
-
-def _without(chunks: Sequence[Chunk], removed: Sequence[tuple[int, int]]) -> tuple[Chunk, ...]:
-    """The body less the byte ranges `removed` (sorted, disjoint). What is left of a chunk
-    stays one chunk: the server never wrote the removed bytes, the rest it wrote as it did."""
-    out: list[Chunk] = []
-    position = 0
-    ranges = iter(removed)
-    gap = next(ranges, None)
-    for chunk in chunks:
-        start, end = position, position + len(chunk.data)
-        position = end
-        parts: list[bytes] = []
-        cursor = start
-        while gap is not None and gap[0] < end:
-            if gap[0] > cursor:
-                parts.append(chunk.data[cursor - start : gap[0] - start])
-            cursor = max(cursor, min(gap[1], end))
-            if gap[1] > end:
-                break
-            gap = next(ranges, None)
-        if cursor < end:
-            parts.append(chunk.data[cursor - start :])
-        data = b"".join(parts)
-        if data:
-            out.append(chunk if len(data) == len(chunk.data) else Chunk(chunk.t, data))
-    return tuple(out)
-
-
-def _time_before(chunks: Sequence[Chunk], offset: int, default: float) -> float:
-    """When the byte just before `offset` arrived (`default` at the very start)."""
-    position = 0
-    for chunk in chunks:
-        position += len(chunk.data)
-        if chunk.data and position >= offset > 0:
-            return chunk.t
-    return default
-
-
-def _shift(chunks: Iterable[Chunk], seconds: float) -> list[Chunk]:
-    return [Chunk(round(chunk.t + seconds, 6), chunk.data) for chunk in chunks]
 
 
 def _after_events(body: bytes, after_events: int, fault: object) -> int | None:
@@ -418,7 +369,7 @@ class drop:
         if cut > len(body):
             return script
         return script.with_(
-            chunks=tuple(_slice(script.chunks, 0, cut)),
+            chunks=tuple(slice_chunks(script.chunks, 0, cut)),
             end=Ending.failed("RemoteProtocolError", _broken_message(script, cut)),
         )
 
@@ -451,7 +402,7 @@ class truncate:
         cut = _after_events(script.body, self.after_events, self)
         if cut is None:
             return script
-        return script.with_(chunks=tuple(_slice(script.chunks, 0, cut)), end=COMPLETE)
+        return script.with_(chunks=tuple(slice_chunks(script.chunks, 0, cut)), end=COMPLETE)
 
     def __repr__(self) -> str:
         return _call("truncate", after_events=self.after_events)
@@ -555,11 +506,11 @@ class stall:
         cut = _after_events(body, self.after_events, self)
         if cut is None:
             return script
-        before = _slice(script.chunks, 0, cut)
+        before = slice_chunks(script.chunks, 0, cut)
         timeout = context.read_timeout
         if self.seconds is None or (timeout is not None and self.seconds > timeout):
             return script.with_(chunks=tuple(before), end=Stall())
-        after = _shift(_slice(script.chunks, cut, len(body)), self.seconds)
+        after = shift_chunks(slice_chunks(script.chunks, cut, len(body)), self.seconds)
         return script.with_(chunks=tuple(before + after))
 
     def __repr__(self) -> str:
@@ -612,9 +563,13 @@ class inject:
         if cut == 0 and body.startswith(_BOM):
             cut = len(_BOM)  # the BOM is only one at the very start
         added = Chunk(
-            _time_before(script.chunks, cut, script.headers_t), self.block(_line_end(body))
+            time_before(script.chunks, cut, script.headers_t), self.block(_line_end(body))
         )
-        chunks = [*_slice(script.chunks, 0, cut), added, *_slice(script.chunks, cut, len(body))]
+        chunks = [
+            *slice_chunks(script.chunks, 0, cut),
+            added,
+            *slice_chunks(script.chunks, cut, len(body)),
+        ]
         return script.with_(chunks=tuple(chunks))
 
     def __repr__(self) -> str:
@@ -661,7 +616,7 @@ class skip:
         if not removed:
             return script
         _keep_bom_inside(body, removed)
-        return script.with_(chunks=_without(script.chunks, removed))
+        return script.with_(chunks=without_ranges(script.chunks, removed))
 
     def __repr__(self) -> str:
         return _call("skip", self.pattern)

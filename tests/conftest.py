@@ -9,12 +9,11 @@ from hypothesis import settings
 
 # Import the plugin's lazily loaded modules here, in the outer session: CPython 3.11 can
 # fail compiling a module first imported deep inside a nested (pytester) pytest run.
-import pytest_sse_replay._aiohttp_face
-import pytest_sse_replay._requests_face
-import pytest_sse_replay._routing  # noqa: F401
-from pytest_sse_replay._server import run_server
-
-from .clients import DRIVERS, Driver
+import pytest_sse_replay.clients._aiohttp
+import pytest_sse_replay.clients._requests
+import pytest_sse_replay.clients._routing  # noqa: F401
+from pytest_sse_replay.demo._server import run_server
+from tests.drivers import DRIVERS, Driver
 
 # httpx and httpx2 import their httpcore on first use. Imported first inside an in-process
 # pytester run, it is dropped from sys.modules when that run ends and imported again later:
@@ -31,7 +30,7 @@ settings.load_profile("suite")
 
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
-    """The base URL of the local SSE server (pytest_sse_replay._server), one per session."""
+    """The base URL of the local SSE server (pytest_sse_replay.demo._server), one per session."""
     with run_server(delay=0.005) as url:
         yield url
 
@@ -41,3 +40,11 @@ def driver(request: pytest.FixtureRequest) -> Driver:
     """Each client kind in turn: httpx and httpx2, sync and async."""
     driver: Driver = request.param
     return driver
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests under tests/integration carry the `integration` marker: `-m "not integration"`
+    runs the unit tests alone (no sockets, no subprocesses, no pytester), in seconds."""
+    for item in items:
+        if "integration" in item.path.parts:
+            item.add_marker(pytest.mark.integration)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from hypothesis import strategies as st
 
-from pytest_sse_replay._event import Event
+from pytest_sse_replay.sse._event import Event
 
 BOM = b"\xef\xbb\xbf"
 LINE_ENDS = (b"\n", b"\r", b"\r\n")

@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/record_examples.py [--delay SECONDS] [--out cassettes]
 
-Each cassette is a real recording of the bundled local server (pytest_sse_replay._server),
+Each cassette is a real recording of the bundled local server (pytest_sse_replay.demo._server),
 made through `RecordingTransport` and redacted with the plugin's default `Redaction`. The
 clients ask for https://api.example.com, as the code under test in docs/ and
 tests/test_examples.py does; `AliasTransport` forwards those requests to the local server
@@ -22,9 +22,9 @@ from pathlib import Path
 import httpx
 
 from pytest_sse_replay import Cassette, RecordingTransport
-from pytest_sse_replay._demo import AliasTransport
-from pytest_sse_replay._redact import Redaction
-from pytest_sse_replay._server import run_server
+from pytest_sse_replay.cassette._redact import Redaction
+from pytest_sse_replay.cli._demo import AliasTransport
+from pytest_sse_replay.demo._server import run_server
 
 BASE = "https://api.example.com"
 API_KEY = "sk-example-7f3c9a1e5b"

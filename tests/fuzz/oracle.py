@@ -1,6 +1,6 @@
 """What the fast literal-block reader must do on any input: read what the safe loader reads.
 
-Shared by tests/test_hostile.py and tests/fuzz/fuzz_load.py.
+Shared by tests/unit/cassette/test_hostile.py and tests/fuzz/fuzz_load.py.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from pytest_sse_replay._yamlio import RawText, YAMLError, load, load_fast
+from pytest_sse_replay.cassette._yamlio import RawText, YAMLError, load, load_fast
 
 __all__ = ["check_fast_reader"]
 

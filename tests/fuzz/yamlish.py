@@ -8,7 +8,7 @@
   the package writes and in shapes close to them;
 - random bytes.
 
-Used by tests/test_hostile.py (a bounded number of examples in every run) and by
+Used by tests/unit/cassette/test_hostile.py (a bounded number of examples in every run) and by
 tests/fuzz/fuzz_load.py (`make fuzz`, as long as a maintainer lets it run).
 """
 

@@ -1,0 +1,14 @@
+"""What a stream must look like: `EventLog` assertions, `Contract`, structure."""
+
+from __future__ import annotations
+
+from ._eventlog import EventLog
+from ._structure import Structure, compare, incompleteness, parse_timing
+
+__all__ = [
+    "EventLog",
+    "Structure",
+    "compare",
+    "incompleteness",
+    "parse_timing",
+]

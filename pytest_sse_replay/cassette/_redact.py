@@ -1,0 +1,517 @@
+"""Secrets never reach a cassette, nor any output: what a secret is, and scrubbing.
+
+A listed header, query parameter or request-body field, and the user-info of a URL, has its
+value replaced by `REDACTED` (which matches any value on replay). The value itself is then a
+known secret: wherever else it appears (another request's URL, a response header, inside an
+event's data), in any form a server may echo it (raw, percent-encoded, JSON-escaped, base64),
+it is replaced too. That is the only change ever made to recorded bytes; the chunk boundaries
+and times are kept, so a secret straddling two chunks is removed and the cut moves to its end.
+
+Every output of the project (the cassette, `sse-replay record`'s progress, `serve`'s log,
+failure messages, the events a test sees while recording) goes through `Redaction`.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
+
+from ..sse import Event
+from ._model import REDACTED, Cassette, Chunk, Interaction, RecordedRequest
+
+__all__ = [
+    "DEFAULT_BODY_KEYS",
+    "DEFAULT_HEADERS",
+    "DEFAULT_QUERY",
+    "MIN_SECRET_LENGTH",
+    "Redaction",
+]
+
+DEFAULT_HEADERS = frozenset(
+    {"authorization", "x-api-key", "api-key", "cookie", "set-cookie", "proxy-authorization"}
+)
+DEFAULT_QUERY = frozenset({"api_key", "apikey", "token", "access_token", "key"})
+DEFAULT_BODY_KEYS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "token",
+        "access_token",
+        "refresh_token",
+        "password",
+        "secret",
+        "client_secret",
+    }
+)
+
+# Values shorter than this are not hunted for elsewhere: replacing every "1" or "abc"
+# in a recording would destroy it, and such values are not secrets worth the name.
+MIN_SECRET_LENGTH = 6
+
+_AUTH_SCHEME = re.compile(r"^(Bearer|Basic|Token|Digest)\s+", re.IGNORECASE)
+_FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """Which header, query-parameter and request-body field names hold secrets
+    (case-insensitive); the user-info of a URL always does.
+
+    `apply` redacts a cassette; `request_secrets`, `url` and `scrub` are what every other
+    output (terminal, logs, failure messages) uses, so that none shows what a cassette
+    would not.
+    """
+
+    headers: frozenset[str] = DEFAULT_HEADERS
+    query: frozenset[str] = DEFAULT_QUERY
+    body_keys: frozenset[str] = DEFAULT_BODY_KEYS
+
+    def extend(
+        self, headers: Iterable[str] = (), query: Iterable[str] = (), body_keys: Iterable[str] = ()
+    ) -> Redaction:
+        return replace(
+            self,
+            headers=self.headers | _lowered(headers),
+            query=self.query | _lowered(query),
+            body_keys=self.body_keys | _lowered(body_keys),
+        )
+
+    def apply(self, cassette: Cassette) -> set[str]:
+        """Redact `cassette` in place; returns the secret values that were found."""
+        secrets: set[str] = set()
+        for interaction in cassette.interactions:
+            self._redact_fields(interaction, secrets)
+        secrets = _hunted(secrets)
+        if secrets:
+            scrubber = _scrubber(frozenset(secrets))
+            for interaction in cassette.interactions:
+                scrubber.interaction(interaction)
+        return secrets
+
+    # -- for the outputs that are not a cassette -----------------------------------------------
+
+    def request(self, request: RecordedRequest) -> tuple[RecordedRequest, frozenset[str]]:
+        """A copy of `request` as a cassette would hold it, and the secrets worth hunting
+        that it carries (`request` itself is left alone)."""
+        secrets: set[str] = set()
+        copy = RecordedRequest(request.method, request.url, list(request.headers), request.body)
+        self._redact_request(copy, secrets)
+        hunted = frozenset(_hunted(secrets))
+        if hunted:
+            _scrubber(hunted).request(copy)
+        return copy, hunted
+
+    def request_secrets(
+        self, request: RecordedRequest, response_headers: Sequence[tuple[str, str]] = ()
+    ) -> frozenset[str]:
+        """The values worth hunting that `request` (and its response's headers) carry."""
+        secrets: set[str] = set()
+        self._redact_headers(list(response_headers), secrets)
+        return self.request(request)[1] | _hunted(secrets)
+
+    def url(self, url: str, secrets: Iterable[str] = ()) -> str:
+        """`url` as a cassette would show it: user-info and listed query values redacted,
+        and any of `secrets` elsewhere in it replaced. Works on a bare path (`/s?key=...`) too."""
+        found: set[str] = set()
+        shown = self._redact_url(url, found)
+        return self.scrub(shown, _hunted(found) | set(secrets))
+
+    def scrub(self, text: str, secrets: Iterable[str]) -> str:
+        """`text` with every form of every secret (of hunting length) replaced by REDACTED."""
+        hunted = frozenset(_hunted(secrets))
+        return _scrubber(hunted).text(text) if hunted else text
+
+    def event(self, event: Event, secrets: Iterable[str]) -> Event:
+        """`event` with its fields scrubbed of `secrets` (the same object if none is there)."""
+        return self.event_scrubber(secrets)(event)
+
+    def event_scrubber(self, secrets: Iterable[str]) -> Callable[[Event], Event]:
+        """`event()` for many events and the same secrets: the patterns are built once."""
+        hunted = frozenset(_hunted(secrets))
+        if not hunted:
+            return _same
+        text = _scrubber(hunted).text
+
+        def scrub(event: Event) -> Event:
+            data, id_, type_ = text(event.data), text(event.id), text(event.type)
+            if data is event.data and id_ is event.id and type_ is event.type:
+                return event
+            return Event(type_, data, id_, event.retry, event.t)
+
+        return scrub
+
+    # -- the listed fields ---------------------------------------------------------------------
+
+    def _redact_fields(self, interaction: Interaction, secrets: set[str]) -> None:
+        self._redact_request(interaction.request, secrets)
+        response = interaction.response
+        response.headers = self._redact_headers(response.headers, secrets)
+
+    def _redact_request(self, request: RecordedRequest, secrets: set[str]) -> None:
+        request.url = self._redact_url(request.url, secrets)
+        request.headers = self._redact_headers(request.headers, secrets)
+        if request.body:
+            request.body = self._redact_body(request.body, request.header("content-type"), secrets)
+
+    def _redact_headers(
+        self, headers: list[tuple[str, str]], secrets: set[str]
+    ) -> list[tuple[str, str]]:
+        out = []
+        for name, value in headers:
+            if name.lower() in self.headers and value != REDACTED:
+                secrets.update(_secret_parts(name.lower(), value))
+                value = REDACTED
+            out.append((name, value))
+        return out
+
+    def _redact_url(self, url: str, secrets: set[str]) -> str:
+        parts = urlsplit(url)
+        if "@" in parts.netloc:
+            userinfo, _, hostport = parts.netloc.rpartition("@")
+            user, colon, password = userinfo.partition(":")
+            shown = []
+            for value in (user, password) if colon else (user,):
+                if value and value != REDACTED:
+                    secrets.add(value)
+                    secrets.add(unquote(value))
+                shown.append(REDACTED if value else value)
+            parts = parts._replace(netloc=":".join(shown) + "@" + hostport)
+            url = urlunsplit(parts)
+        if not parts.query:
+            return url
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        if not any(key.lower() in self.query for key, _ in pairs):
+            return url
+        redacted = []
+        for key, value in pairs:
+            if key.lower() in self.query and value != REDACTED:
+                secrets.add(value)
+                value = REDACTED
+            redacted.append((key, value))
+        return urlunsplit(parts._replace(query=urlencode(redacted)))
+
+    def _redact_body(self, body: bytes, content_type: str | None, secrets: set[str]) -> bytes:
+        kind = (content_type or "").split(";")[0].strip().lower()
+        if kind == _FORM:
+            return self._redact_form(body, secrets)
+        if "json" in kind or body.lstrip()[:1] in (b"{", b"["):
+            return self._redact_json(body, secrets)
+        return body
+
+    def _redact_form(self, body: bytes, secrets: set[str]) -> bytes:
+        try:
+            pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+        except (UnicodeDecodeError, ValueError):
+            return body
+        if not any(key.lower() in self.body_keys for key, _ in pairs):
+            return body
+        redacted = []
+        for key, value in pairs:
+            if key.lower() in self.body_keys and value != REDACTED:
+                secrets.add(value)
+                value = REDACTED
+            redacted.append((key, value))
+        return urlencode(redacted).encode()
+
+    def _redact_json(self, body: bytes, secrets: set[str]) -> bytes:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return body
+        found: set[str] = set()
+        redacted = _redact_json_value(document, self.body_keys, found)
+        if redacted == document:
+            return body
+        secrets.update(found)
+        # Written again the way it was (compact or spaced), so the body stays recognisable.
+        spaced = b'": ' in body or b", " in body
+        separators = (", ", ": ") if spaced else (",", ":")
+        return json.dumps(redacted, ensure_ascii=False, separators=separators).encode()
+
+
+def _same(event: Event) -> Event:
+    return event
+
+
+def _lowered(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(n.strip().lower() for n in names if n.strip())
+
+
+def _hunted(secrets: Iterable[str]) -> set[str]:
+    return {s for s in secrets if len(s) >= MIN_SECRET_LENGTH and s != REDACTED}
+
+
+def _redact_json_value(value: object, keys: frozenset[str], found: set[str]) -> object:
+    """`value` with every field named in `keys` (any depth) holding REDACTED instead."""
+    if isinstance(value, dict):
+        out: dict[object, object] = {}
+        for key, item in value.items():
+            if isinstance(key, str) and key.lower() in keys and item != REDACTED:
+                _leaves(item, found)
+                out[key] = REDACTED if item is not None else None
+            else:
+                out[key] = _redact_json_value(item, keys, found)
+        return out
+    if isinstance(value, list):
+        return [_redact_json_value(item, keys, found) for item in value]
+    return value
+
+
+def _leaves(value: object, found: set[str]) -> None:
+    if isinstance(value, dict):
+        for item in value.values():
+            _leaves(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _leaves(item, found)
+    elif value is not None and not isinstance(value, bool):
+        found.add(str(value))
+
+
+def _secret_parts(name: str, value: str) -> list[str]:
+    """The whole value and the pieces of it that may travel alone."""
+    parts = [value]
+    scheme = _AUTH_SCHEME.match(value)
+    if scheme:  # "Bearer abc": the token travels without its scheme (e.g. in a URL)
+        parts.append(value[scheme.end() :])
+        if scheme.group(1).lower() == "basic":  # "user:password", base64-encoded
+            parts.extend(_basic_credentials(value[scheme.end() :]))
+    if name in ("cookie", "set-cookie"):
+        pairs = value.split(";") if name == "cookie" else value.split(";")[:1]
+        for pair in pairs:
+            _, eq, cookie = pair.strip().partition("=")
+            if eq:
+                parts.append(cookie)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _basic_credentials(token: str) -> list[str]:
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode()
+    except ValueError:
+        return []
+    _, colon, password = decoded.partition(":")
+    return [decoded, password] if colon else [decoded]
+
+
+# -- the forms a secret is hunted in -----------------------------------------------------------
+
+_B64_STD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_URL = _B64_STD[:62] + b"-_"
+
+
+_JSON_SHORT = {"\b": b"b", "\f": b"f", "\n": b"n", "\r": b"r", "\t": b"t"}
+
+
+def _hex(value: int, width: int) -> bytes:
+    """A regex for `value` in hex, either case: 0x2f -> 2[fF]."""
+    out = b""
+    for digit in f"{value:0{width}x}":
+        out += f"[{digit}{digit.upper()}]".encode() if digit.isalpha() else digit.encode()
+    return out
+
+
+def _char_forms(char: str) -> list[bytes]:
+    """Every way one character of a secret may be written, as regexes: JSON-escaped
+    (`\\uXXXX` in either case, `\\/`, `\\"`, `\\\\`, `\\n`...), percent-encoded (either hex
+    case, `+` for space) and raw. The raw character comes last: the first alternative that
+    fits is taken, and a raw "\\" would stop a match at the start of the "\\u005c" after it."""
+    raw = char.encode("utf-8", "surrogatepass")
+    forms = []
+    code = ord(char)
+    if code > 0xFFFF:  # JSON writes it as a surrogate pair
+        code -= 0x10000
+        high, low = 0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)
+        forms.append(rb"\\u" + _hex(high, 4) + rb"\\u" + _hex(low, 4))
+    else:
+        forms.append(rb"\\u" + _hex(code, 4))
+    if char in '/"\\':
+        forms.append(re.escape(b"\\" + raw))
+    elif char in _JSON_SHORT:
+        forms.append(re.escape(b"\\" + _JSON_SHORT[char]))
+    if char == " ":
+        forms.append(rb"\+")
+    forms.append(b"".join(b"%" + _hex(byte, 2) for byte in raw))
+    forms.append(re.escape(raw))
+    return forms
+
+
+def _escaped_branches(secret: str) -> list[bytes]:
+    """The secret with each character in any of its forms, as one branch per form of the
+    first character: every branch then starts with a literal byte, which lets the regex
+    engine skip, in C, the positions where no form of a secret can start."""
+    rest = b"".join(b"(?:" + b"|".join(_char_forms(char)) + b")" for char in secret[1:])
+    return [first + rest for first in _char_forms(secret[0])]
+
+
+def _bits_set(alphabet: bytes, known: dict[int, int]) -> bytes:
+    """The base64 digits whose bits agree with `known` (bit index -> value)."""
+    return bytes(
+        alphabet[v]
+        for v in range(64)
+        if all((v >> (5 - bit)) & 1 == value for bit, value in known.items())
+    )
+
+
+def _base64_patterns(secret: str) -> list[tuple[bytes, bytes]]:
+    """The secret's bytes base64-encoded at each of the three alignments, in both alphabets:
+    (the digits fully determined by the secret, the digits the one before them may be).
+
+    At alignment k the secret starts k bytes into a 3-byte group, so the digits that encode
+    only its bits are fully determined; the digit at each end may share bits with the
+    neighbouring bytes: it is replaced too when it has the bits it must have (the leading
+    one is checked by `_Scrubber`, the trailing one and any `=` padding by the regex).
+    """
+    data = secret.encode("utf-8", "surrogatepass")
+    bits = "".join(f"{byte:08b}" for byte in data)
+    patterns = []
+    for k in range(3):
+        first, last = 8 * k, 8 * (k + len(data))  # the secret's bits in the encoded stream
+        head_digit, tail_digit = first // 6, -(-last // 6)  # the digits that touch them
+        for alphabet in (_B64_STD, _B64_URL):
+            core, head, tail = b"", b"", b""
+            for digit in range(head_digit, tail_digit):
+                known = {
+                    bit: int(bits[6 * digit + bit - first])
+                    for bit in range(6)
+                    if first <= 6 * digit + bit < last
+                }
+                if len(known) == 6:
+                    value = int("".join(str(known[b]) for b in range(6)), 2)
+                    core += alphabet[value : value + 1]
+                elif digit == head_digit:
+                    head = _bits_set(alphabet, known)
+                else:
+                    tail = b"[" + re.escape(_bits_set(alphabet, known)) + b"]?={0,2}"
+            if len(core) >= MIN_SECRET_LENGTH:
+                patterns.append((re.escape(core) + tail, head))
+    return patterns
+
+
+def _variants(secret: str) -> set[str]:
+    """The secret, and the encodings of it that a server may encode once more: a URL holds
+    it percent-encoded, a JSON body JSON-escaped, and the echo of that URL or body may be
+    percent-encoded again or base64-encoded."""
+    escaped = json.dumps(secret)[1:-1]
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        escaped,
+        escaped.replace("/", "\\/"),
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def _scrubber(secrets: frozenset[str]) -> _Scrubber:
+    # The same few secrets are scrubbed from every event of a stream: compiled once.
+    return _Scrubber(secrets)
+
+
+class _Scrubber:
+    """Replaces known secret values, in every form, wherever they appear."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        # Longest first, so a secret that contains another is replaced whole.
+        ordered = sorted({v for s in secrets for v in _variants(s)}, key=len, reverse=True)
+        branches = [branch for secret in ordered for branch in _escaped_branches(secret)]
+        base64_patterns = [p for secret in ordered for p in _base64_patterns(secret)]
+        branches += [pattern for pattern, _ in base64_patterns]
+        self._bytes = re.compile(b"|".join(dict.fromkeys(branches)))
+        # A base64 match's leading digit, shared with the byte before the secret, is found
+        # here rather than by the regex, whose every branch must start with a literal byte.
+        self._heads = [(re.compile(p), head) for p, head in base64_patterns if head]
+
+    def spans(self, data: bytes) -> list[tuple[int, int]]:
+        """Where secrets are in `data`, in order, not overlapping."""
+        spans: list[tuple[int, int]] = []
+        for match in self._bytes.finditer(data):
+            start, end = match.span()
+            if start and data[start - 1] != 61 and (not spans or spans[-1][1] < start):
+                before = data[start - 1]  # 61: "=" is never a base64 digit
+                if any(before in head and p.match(data, start) for p, head in self._heads):
+                    start -= 1
+            spans.append((start, end))
+        return spans
+
+    def sub(self, data: bytes) -> bytes:
+        spans = self.spans(data)
+        if not spans:
+            return data
+        return _replaced(data, spans)
+
+    def text(self, value: str) -> str:
+        data = value.encode("utf-8", "surrogateescape")
+        scrubbed = self.sub(data)
+        return value if scrubbed is data else scrubbed.decode("utf-8", "surrogateescape")
+
+    def request(self, request: RecordedRequest) -> None:
+        request.url = self.text(request.url)
+        request.headers = [(k, self.text(v)) for k, v in request.headers]
+        request.body = self.sub(request.body)
+
+    def interaction(self, interaction: Interaction) -> None:
+        self.request(interaction.request)
+        response = interaction.response
+        response.headers = [(k, self.text(v)) for k, v in response.headers]
+        response.chunks = self.chunks(response.chunks)
+        if response.end.kind == "error":
+            response.end = replace(response.end, message=self.text(response.end.message))
+
+    def chunks(self, chunks: list[Chunk]) -> list[Chunk]:
+        """The body with secrets replaced, cut at the same places (moved past a secret)."""
+        body = b"".join(chunk.data for chunk in chunks)
+        matches = self.spans(body)
+        if not matches:
+            return chunks
+        new_body = _replaced(body, matches)
+        out: list[Chunk] = []
+        old_end = new_start = 0
+        cursor = _Cursor(matches, len(REDACTED))
+        for chunk in chunks:
+            old_end += len(chunk.data)
+            new_end = cursor.moved(old_end)
+            if new_end > new_start:
+                out.append(Chunk(chunk.t, new_body[new_start:new_end]))
+                new_start = new_end
+        return out
+
+
+def _replaced(data: bytes, spans: list[tuple[int, int]]) -> bytes:
+    out, at = [], 0
+    for start, end in spans:
+        out += [data[at:start], _REDACTED]
+        at = end
+    out.append(data[at:])
+    return b"".join(out)
+
+
+_REDACTED = REDACTED.encode()
+
+
+class _Cursor:
+    """Where offsets of the old body land in the new one, asked in increasing order."""
+
+    def __init__(self, matches: list[tuple[int, int]], replacement: int) -> None:
+        self._matches = matches
+        self._replacement = replacement
+        self._next = 0  # the first match not wholly before the last offset asked
+        self._shift = 0
+
+    def moved(self, offset: int) -> int:
+        """Where `offset` lands (a cut inside a secret: just after its REDACTED)."""
+        while self._next < len(self._matches) and self._matches[self._next][1] <= offset:
+            start, end = self._matches[self._next]
+            self._shift += self._replacement - (end - start)
+            self._next += 1
+        if self._next < len(self._matches):
+            start, _ = self._matches[self._next]
+            if start < offset:
+                return start + self._shift + self._replacement
+        return offset + self._shift

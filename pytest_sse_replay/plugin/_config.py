@@ -1,0 +1,327 @@
+"""The plugin's settings: option names, record modes, marker options, and their one precedence.
+
+Command line > marker > ini > default, merged here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import hashlib
+import inspect
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..cassette import Redaction
+from ..playback import Fault, check_faults, check_speed, parse_ignore_json_paths, parse_match_on
+
+__all__ = [
+    "CassetteSettings",
+    "MarkerOptions",
+    "RecordMode",
+    "resolve",
+]
+
+from ._options import (
+    EXPIRED_ACTIONS,
+    INI_ALLOW_HOSTS,
+    INI_DIR,
+    INI_DRIFT,
+    INI_INCOMPLETE,
+    INI_MAX_AGE,
+    INI_MODE,
+    INI_RECORD_ON_ERROR,
+    INI_REDACT_BODY_KEYS,
+    INI_REDACT_HEADERS,
+    INI_REDACT_QUERY,
+    INI_SPEED,
+    INI_TERMINAL,
+    INI_UNUSED,
+    INI_VERIFY_TIMING,
+    MARKER,
+    OPT_BLOCK_NETWORK,
+    OPT_EXPIRED,
+    OPT_RECORD,
+    OPT_SPEED,
+    UNUSED_CHOICES,
+)
+
+
+class RecordMode(str, enum.Enum):
+    NONE = "none"  # replay only; nothing touches the network
+    ONCE = "once"  # record cassettes that do not exist yet; replay the others
+    NEW = "new"  # replay what matches; record and append what does not
+    ALL = "all"  # record everything afresh
+    VERIFY = "verify"  # everything live, nothing written; compared with the cassette
+
+    @classmethod
+    def parse(cls, value: str, where: str) -> RecordMode:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            choices = ", ".join(mode.value for mode in cls)
+            raise pytest.UsageError(
+                f"{where}: unknown record mode {value!r}; choose one of: {choices}"
+            ) from None
+
+
+def parse_speed(value: str | float, where: str) -> float:
+    try:
+        speed = float(value)
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"{where}: speed must be a number, got {value!r}") from None
+    if speed < 0 or math.isnan(speed) or math.isinf(speed):
+        raise pytest.UsageError(f"{where}: speed must be a finite number >= 0, got {value!r}")
+    return speed
+
+
+class MarkerOptions:
+    """`@pytest.mark.sse_cassette(name=None, *, speed=None, faults=(), match_on=None, ...)`.
+
+    Built from the marker's arguments, so a wrong keyword is a TypeError that names it.
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        speed: float | None = None,
+        faults: Sequence[Fault] = (),
+        match_on: Sequence[str] | None = None,
+        redact_headers: Sequence[str] = (),
+        redact_query: Sequence[str] = (),
+        ignore_json_paths: Sequence[str] = (),
+        redact_body_keys: Sequence[str] = (),
+        terminal: str | None = None,
+    ) -> None:
+        if name is not None and not isinstance(name, str | Path):
+            raise TypeError(f"sse_cassette: name must be a string, got {name!r}")
+        self.name = None if name is None else str(name)
+        self.speed = None if speed is None else check_speed(speed, "sse_cassette")
+        self.faults = check_faults(faults, "sse_cassette")
+        try:
+            self.match_on = parse_match_on(match_on)
+        except ValueError as exc:
+            raise TypeError(f"sse_cassette: {exc}") from None
+        self.redact_headers = _names(redact_headers, "redact_headers")
+        self.redact_query = _names(redact_query, "redact_query")
+        try:
+            parse_ignore_json_paths(ignore_json_paths)
+        except ValueError as exc:
+            raise TypeError(f"sse_cassette: {exc}") from None
+        self.ignore_json_paths = (
+            (ignore_json_paths,) if isinstance(ignore_json_paths, str) else tuple(ignore_json_paths)
+        )
+        self.redact_body_keys = _names(redact_body_keys, "redact_body_keys")
+        self.terminal = None if terminal is None else _pattern(terminal, "terminal")
+
+    @classmethod
+    def from_marker(cls, marker: pytest.Mark) -> MarkerOptions:
+        """The marker's options; a wrong one fails the test with the message alone."""
+        __tracebackhide__ = True
+        known = list(inspect.signature(cls).parameters)
+        unknown = [key for key in marker.kwargs if key not in known]
+        try:
+            if unknown:
+                close = difflib.get_close_matches(unknown[0], known, n=1)
+                raise TypeError(
+                    f"unexpected keyword argument {unknown[0]!r}; "
+                    + (f"did you mean {close[0]!r}?" if close else f"options: {', '.join(known)}")
+                )
+            return cls(*marker.args, **marker.kwargs)
+        except (TypeError, ValueError) as exc:
+            message = str(exc).replace("MarkerOptions.__init__()", "sse_cassette()")
+            message = message.removeprefix("sse_cassette: ")
+        # The mistake is in the test's decorator: a traceback into the plugin (or the
+        # exception it replaces) would only hide it.
+        pytest.fail(f"@pytest.mark.{MARKER}: {message}", pytrace=False)
+
+
+def _pattern(value: object, where: str) -> str:
+    from ..sse import compile_pattern
+
+    try:
+        compile_pattern(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"sse_cassette: {where}: {exc}") from None
+    return str(value)
+
+
+def _names(value: Sequence[str] | str, what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    if not all(isinstance(v, str) for v in value):
+        raise TypeError(f"sse_cassette: {what} must be header or parameter names")
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class CassetteSettings:
+    """Everything one active cassette needs, merged from all sources."""
+
+    paths: tuple[Path, ...]
+    mode: RecordMode
+    speed: float
+    faults: tuple[Fault, ...]
+    match_on: tuple[str, ...]
+    redaction: Redaction
+    ignore_json_paths: tuple[str, ...] = ()
+    # Trust in recordings (see _drift.py and _provenance.py).
+    terminal: str | None = None
+    incomplete: str = "fail"
+    record_on_error: bool = False
+    drift: str = "fail"
+    verify_timing: float = 3.0
+    max_age: float | None = None
+    expired: str = "warn"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]=+,@]+")
+_MAX_NAME = 120
+
+
+def default_name(item: pytest.Item) -> str:
+    """`<module>/<Class.test[params]>`, sanitised for every filesystem, hashed when long."""
+    module = Path(item.nodeid.split("::", 1)[0]).stem
+    test = item.nodeid.split("::", 1)[1] if "::" in item.nodeid else item.name
+    name = _UNSAFE.sub("_", test.replace("::", ".")).strip("._") or "test"
+    if len(name) > _MAX_NAME:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+        name = f"{name[: _MAX_NAME - 11]}-{digest}"
+    return f"{module}/{name}"
+
+
+def cassette_path(directory: Path, name: str) -> Path:
+    path = Path(name)
+    if path.suffix not in (".yaml", ".yml"):
+        path = path.with_name(path.name + ".yaml")
+    return path if path.is_absolute() else directory / path
+
+
+def resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSettings:
+    """Merge command line > marker > ini > default for one test."""
+    __tracebackhide__ = True
+    config = item.config
+    options = [MarkerOptions.from_marker(m) for m in markers] or [MarkerOptions()]
+
+    directory = Path(config.getini(INI_DIR) or "cassettes")
+    if not directory.is_absolute():
+        directory = config.rootpath / directory
+    names = [opt.name or default_name(item) for opt in options]
+    paths = tuple(dict.fromkeys(cassette_path(directory, n) for n in names))
+
+    cli_mode: str | None = config.getoption(OPT_RECORD)
+    if cli_mode is not None:
+        mode = RecordMode.parse(cli_mode, "--sse-record")
+    else:
+        mode = RecordMode.parse(config.getini(INI_MODE) or "none", f"ini {INI_MODE}")
+
+    cli_speed: str | None = config.getoption(OPT_SPEED)
+    marker_speed = next((o.speed for o in options if o.speed is not None), None)
+    if cli_speed is not None:
+        speed = parse_speed(cli_speed, "--sse-speed")
+    elif marker_speed is not None:
+        speed = marker_speed
+    else:
+        speed = parse_speed(config.getini(INI_SPEED) or "0", f"ini {INI_SPEED}")
+
+    redaction = Redaction().extend(
+        headers=_ini_list(config, INI_REDACT_HEADERS),
+        query=_ini_list(config, INI_REDACT_QUERY),
+        body_keys=_ini_list(config, INI_REDACT_BODY_KEYS),
+    )
+    for opt in options:
+        redaction = redaction.extend(opt.redact_headers, opt.redact_query, opt.redact_body_keys)
+
+    trust = trust_settings(config)
+    marker_terminal = next((o.terminal for o in options if o.terminal is not None), None)
+    if marker_terminal is not None:
+        trust["terminal"] = marker_terminal
+
+    return CassetteSettings(
+        paths=paths,
+        mode=mode,
+        speed=speed,
+        faults=tuple(f for o in options for f in o.faults),
+        match_on=tuple(dict.fromkeys(m for o in options for m in o.match_on)),
+        redaction=redaction,
+        ignore_json_paths=tuple(dict.fromkeys(p for o in options for p in o.ignore_json_paths)),
+        **trust,
+    )
+
+
+def trust_settings(config: pytest.Config) -> dict[str, Any]:
+    """The ini and command-line settings of completeness, drift and expiry, checked; a bad
+    value is a usage error naming the setting."""
+    from ..assertions import parse_timing
+    from ..cassette import parse_age
+    from ._drift import parse_choice
+
+    try:
+        terminal = str(config.getini(INI_TERMINAL) or "").strip() or None
+        if terminal is not None:
+            _pattern(terminal, f"ini {INI_TERMINAL}")
+        on_error = str(config.getini(INI_RECORD_ON_ERROR) or "false").strip().lower()
+        if on_error not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"ini {INI_RECORD_ON_ERROR}: expected true or false, got {on_error!r}")
+        max_age = str(config.getini(INI_MAX_AGE) or "").strip()
+        return {
+            "terminal": terminal,
+            "incomplete": parse_choice(
+                config.getini(INI_INCOMPLETE) or "fail", f"ini {INI_INCOMPLETE}", ("fail", "warn")
+            ),
+            "record_on_error": on_error in ("true", "1", "yes"),
+            "drift": parse_choice(
+                config.getini(INI_DRIFT) or "fail", f"ini {INI_DRIFT}", ("fail", "warn")
+            ),
+            "verify_timing": parse_timing(
+                config.getini(INI_VERIFY_TIMING) or "3", f"ini {INI_VERIFY_TIMING}"
+            ),
+            "max_age": parse_age(max_age, f"ini {INI_MAX_AGE}") if max_age else None,
+            "expired": parse_choice(
+                config.getoption(OPT_EXPIRED) or "warn", "--sse-expired", EXPIRED_ACTIONS
+            ),
+        }
+    except (TypeError, ValueError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _ini_list(config: pytest.Config, name: str) -> list[str]:
+    value: Any = config.getini(name)
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    return [str(v) for v in value]
+
+
+# -- run-wide settings (ini and command line only) ---------------------------------------------
+
+
+def unused_policy(config: pytest.Config) -> str:
+    """ini sse_unused: what an unplayed recording does: ignore, warn (the default) or fail."""
+    value = str(config.getini(INI_UNUSED) or "warn").strip().lower()
+    if value not in UNUSED_CHOICES:
+        raise pytest.UsageError(
+            f"ini {INI_UNUSED}: unknown value {value!r}; choose one of: {', '.join(UNUSED_CHOICES)}"
+        )
+    return value
+
+
+def allow_hosts(config: pytest.Config) -> tuple[tuple[Any, ...], frozenset[str]]:
+    """ini sse_allow_hosts as (networks, host names); loopback when unset, nothing for none."""
+    from ._network import parse_allow_hosts
+
+    try:
+        return parse_allow_hosts(_ini_list(config, INI_ALLOW_HOSTS), f"ini {INI_ALLOW_HOSTS}")
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def blocks_network(config: pytest.Config) -> bool:
+    """--sse-block-network: the replay network rules for every test, cassette or not."""
+    return bool(config.getoption(OPT_BLOCK_NETWORK))

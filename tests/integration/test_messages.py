@@ -1,0 +1,130 @@
+"""Mistakes in a test's own code fail with a message that names them, not a plugin traceback."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import pytest_sse_replay
+from pytest_sse_replay import StallWithoutTimeout, faults
+from pytest_sse_replay.clients._serve import ReplayServer
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).parents[2]
+AGENT_RUN = ROOT / "cassettes" / "agent_run.yaml"
+
+HEADER = """
+import httpx, pytest
+from pytest_sse_replay import faults
+"""
+
+READ_RUN = """
+    with httpx.Client(timeout={timeout}) as client:
+        body = {{"agents": ["planner", "researcher", "writer"], "responseMode": "stream"}}
+        with client.stream("POST", "https://api.example.com/runs", json=body) as response:
+            response.read()
+"""
+
+
+@pytest.fixture(autouse=True)
+def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs load our plugin alone, as in tests/integration/test_plugin.py."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTEST_PLUGINS", "pytest_sse_replay.plugin")
+
+
+def run_marked(pytester: pytest.Pytester, marker: str, timeout: str = "10") -> pytest.RunResult:
+    """Run one test under `marker` that reads the recorded multi-agent run."""
+    (pytester.path / "cassettes").mkdir()
+    shutil.copy(AGENT_RUN, pytester.path / "cassettes" / "agent_run.yaml")
+    source = HEADER + f"\n{marker}\ndef test_run():" + READ_RUN.format(timeout=timeout)
+    pytester.makepyfile(test_user=textwrap.dedent(source))
+    return pytester.runpytest("-p", "no:cacheprovider")
+
+
+def assert_no_plugin_frames(result: pytest.RunResult) -> None:
+    text = result.stdout.str()
+    assert "pytest_sse_replay/" not in text, text
+    assert "Traceback" not in text, text
+    assert "During handling" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        (
+            '@pytest.mark.sse_cassette("agent_run", sped=1)',
+            "*@pytest.mark.sse_cassette: unexpected keyword argument 'sped'; did you mean 'speed'?",
+        ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", speed="fast")',
+            "*@pytest.mark.sse_cassette: speed must be a number >= 0 *not 'fast'",
+        ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", speed=-1)',
+            "*@pytest.mark.sse_cassette: speed must be a finite number >= 0, not -1",
+        ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", faults=[faults.merge])',
+            "*@pytest.mark.sse_cassette: faults[[]0] is the class merge, not a fault: "
+            "did you mean faults.merge()?",
+        ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", faults=faults.merge())',
+            "*@pytest.mark.sse_cassette: faults is a list of faults, not one fault: "
+            "did you mean faults=[[]merge()]?",
+        ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", faults=[1])',
+            "*@pytest.mark.sse_cassette: faults[[]0] is 1 (int), not a fault*",
+        ),
+    ],
+    ids=["typo", "speed-text", "speed-negative", "fault-class", "one-fault", "not-a-fault"],
+)
+def test_marker_mistake_fails_with_the_message_alone(
+    pytester: pytest.Pytester, marker: str, message: str
+) -> None:
+    """A wrong marker argument fails the test with one line naming it, and no traceback."""
+    result = run_marked(pytester, marker)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([message])
+    assert_no_plugin_frames(result)
+
+
+def test_stall_without_timeout_is_public_and_shown_without_plugin_frames(
+    pytester: pytest.Pytester,
+) -> None:
+    """The stall-without-timeout failure names the public exception and hides the replay core."""
+    result = run_marked(
+        pytester,
+        '@pytest.mark.sse_cassette("agent_run", faults=[faults.stall(after_events=2)])',
+        timeout="None",
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E * pytest_sse_replay.StallWithoutTimeout: faults.stall: this client has no read timeout*"
+        ]
+    )
+    text = result.stdout.str()
+    assert "pytest_sse_replay/playback/_plan.py" not in text
+    assert "pytest_sse_replay/clients/_faces.py" not in text
+
+
+def test_stall_without_timeout_is_importable_from_the_package() -> None:
+    """StallWithoutTimeout is part of the public surface, under its public name."""
+    assert "StallWithoutTimeout" in pytest_sse_replay.__all__
+    assert StallWithoutTimeout.__module__ == "pytest_sse_replay"
+    assert issubclass(StallWithoutTimeout, RuntimeError)
+
+
+def test_replay_server_checks_its_arguments() -> None:
+    """`sse-replay serve`'s server refuses a fault class as the transport does."""
+    with pytest.raises(TypeError, match=r"ReplayServer: faults\[0\] is the class merge"):
+        ReplayServer(AGENT_RUN, faults=[faults.merge])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="ReplayServer: speed must be a number"):
+        ReplayServer(AGENT_RUN, speed="1")  # type: ignore[arg-type]

@@ -1,0 +1,193 @@
+"""Redaction (secrets never reach a cassette) and request matching, without a network."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_sse_replay.cassette._model import (
+    Cassette,
+    Chunk,
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+)
+from pytest_sse_replay.cassette._redact import Redaction
+from pytest_sse_replay.playback._matching import REDACTED, Matcher, NoRecording, parse_match_on
+
+SECRET = "sk-live-987654321"
+
+
+def interaction(
+    url: str = "http://api.test/s",
+    headers: list[tuple[str, str]] | None = None,
+    chunks: list[bytes] | None = None,
+    response_headers: list[tuple[str, str]] | None = None,
+    body: bytes = b"",
+    method: str = "GET",
+) -> Interaction:
+    return Interaction(
+        RecordedRequest(method, url, headers or [], body),
+        RecordedResponse(
+            200,
+            response_headers or [("content-type", "text/event-stream")],
+            [Chunk(0.1 * (n + 1), c) for n, c in enumerate(chunks or [b"data: x\n\n"])],
+        ),
+    )
+
+
+def test_listed_headers_and_query_parameters_are_redacted() -> None:
+    """Default header and query names get REDACTED as their value; others are untouched."""
+    cassette = Cassette(
+        [
+            interaction(
+                url=f"http://api.test/s?api_key={SECRET}&page=2",
+                headers=[("authorization", f"Bearer {SECRET}x"), ("accept", "text/event-stream")],
+                response_headers=[("set-cookie", "session=abcdef123; Path=/")],
+            )
+        ]
+    )
+    Redaction().apply(cassette)
+    request = cassette.interactions[0].request
+    assert request.url == "http://api.test/s?api_key=REDACTED&page=2"
+    assert request.headers == [("authorization", REDACTED), ("accept", "text/event-stream")]
+    assert cassette.interactions[0].response.headers == [("set-cookie", REDACTED)]
+
+
+def test_a_secret_echoed_elsewhere_is_scrubbed_there_too() -> None:
+    """A redacted value found in another URL, a response header or event data is replaced."""
+    cassette = Cassette(
+        [
+            interaction(
+                headers=[("x-api-key", SECRET)],
+                method="POST",
+                body=b'{"k": "' + SECRET.encode() + b'"}',
+            ),
+            interaction(
+                url=f"http://api.test/stream?job=1&echo={SECRET}",
+                response_headers=[("content-type", "text/event-stream"), ("x-echo", SECRET)],
+                chunks=[b'data: {"key": "sk-live-98', b'7654321"}\n\n', b"data: done\n\n"],
+            ),
+        ]
+    )
+    found = Redaction().apply(cassette)
+    assert found == {SECRET}
+    second = cassette.interactions[1]
+    assert SECRET not in second.request.url
+    assert ("x-echo", REDACTED) in second.response.headers
+    assert second.response.body == b'data: {"key": "REDACTED"}\n\ndata: done\n\n'
+    # The cut that fell inside the secret moved to its end; the others stay put.
+    assert [c.data for c in second.response.chunks] == [
+        b'data: {"key": "REDACTED',
+        b'"}\n\n',
+        b"data: done\n\n",
+    ]
+    assert [c.t for c in second.response.chunks] == pytest.approx([0.1, 0.2, 0.3])
+    assert SECRET.encode() not in cassette.interactions[0].request.body
+
+
+def test_short_values_are_not_hunted_for_elsewhere() -> None:
+    """A 3-character key is redacted where it stands but not replaced across the body."""
+    cassette = Cassette([interaction(headers=[("x-api-key", "abc")], chunks=[b"data: abc\n\n"])])
+    Redaction().apply(cassette)
+    assert cassette.interactions[0].request.headers == [("x-api-key", REDACTED)]
+    assert cassette.interactions[0].response.body == b"data: abc\n\n"
+
+
+def test_extended_names_are_redacted() -> None:
+    """Names added with extend() are redacted like the defaults, case-insensitively."""
+    cassette = Cassette(
+        [interaction(url="http://a.test/?Sig=zzzzzzzz", headers=[("X-Tenant", "tenant-1234")])]
+    )
+    Redaction().extend(headers=["x-tenant"], query=["sig"]).apply(cassette)
+    assert cassette.interactions[0].request.url == "http://a.test/?Sig=REDACTED"
+    assert cassette.interactions[0].request.headers == [("X-Tenant", REDACTED)]
+
+
+@given(
+    cuts=st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=30),
+    prefix=st.binary(max_size=40).filter(lambda b: SECRET.encode()[:1] not in b),
+)
+def test_scrubbing_keeps_every_other_byte_and_the_chunk_count_bound(
+    cuts: list[int], prefix: bytes
+) -> None:
+    """However the body is cut, scrubbing yields body.replace(secret, REDACTED) and no more chunks."""
+    body = prefix + b"data: " + SECRET.encode() + b"\n\n" + prefix
+    chunks, rest = [], body
+    for cut in cuts:
+        if not rest:
+            break
+        chunks.append(rest[:cut])
+        rest = rest[cut:]
+    if rest:
+        chunks.append(rest)
+    cassette = Cassette([interaction(headers=[("x-api-key", SECRET)], chunks=chunks)])
+    Redaction().apply(cassette)
+    response = cassette.interactions[0].response
+    assert response.body == body.replace(SECRET.encode(), REDACTED.encode())
+    assert len(response.chunks) <= len(chunks)
+    assert all(c.data for c in response.chunks)
+
+
+def test_redacted_query_values_match_any_value() -> None:
+    """A recorded REDACTED query value matches whatever value the test sends."""
+    matcher = Matcher([interaction(url="http://a.test/s?api_key=REDACTED&job=1")])
+    assert matcher.find(RecordedRequest("GET", "http://a.test/s?job=1&api_key=anything")) == 0
+    with pytest.raises(NoRecording):
+        matcher.find(RecordedRequest("GET", "http://a.test/s?job=2&api_key=anything"))
+
+
+def test_exact_values_pair_before_redacted_ones() -> None:
+    """With a repeated name, an exact recorded value is matched first, the redacted one after."""
+    matcher = Matcher([interaction(url="http://a.test/s?k=REDACTED&k=zeta")])
+    assert matcher.find(RecordedRequest("GET", "http://a.test/s?k=alpha&k=zeta")) == 0
+
+
+def test_default_ports_and_host_case_do_not_matter() -> None:
+    """http://HOST:80/ and http://host/ are the same place."""
+    matcher = Matcher([interaction(url="http://API.test:80/s")])
+    assert matcher.find(RecordedRequest("get", "http://api.test/s")) == 0
+
+
+@pytest.mark.parametrize(
+    ("rule", "recorded", "sent", "matches"),
+    [
+        ("body", b'{"a":1}', b'{"a":1}', True),
+        ("body", b'{"a":1}', b'{"a": 1}', False),
+        ("json", b'{"a":1,"b":[1]}', b'{"b": [1], "a": 1}', True),
+        ("json", b'{"a":1}', b'{"a":2}', False),
+    ],
+)
+def test_match_on_body_and_json(rule: str, recorded: bytes, sent: bytes, matches: bool) -> None:
+    """match_on=body compares bytes; match_on=json compares parsed JSON."""
+    matcher = Matcher([interaction(method="POST", body=recorded)], match_on=[rule])
+    request = RecordedRequest("POST", "http://api.test/s", [], sent)
+    if matches:
+        assert matcher.find(request) == 0
+    else:
+        with pytest.raises(
+            NoRecording, match=f"{'json body' if rule == 'json' else 'body'}: recorded"
+        ):
+            matcher.find(request)
+
+
+def test_match_on_a_header() -> None:
+    """match_on=headers:NAME requires that header's value (a REDACTED one matches any)."""
+    matcher = Matcher(
+        [
+            interaction(headers=[("x-tenant", "t1")]),
+            interaction(headers=[("x-tenant", REDACTED)], chunks=[b"data: r\n\n"]),
+        ],
+        match_on=["headers:X-Tenant"],
+    )
+    assert matcher.find(RecordedRequest("GET", "http://api.test/s", [("x-tenant", "t1")])) == 0
+    assert matcher.find(RecordedRequest("GET", "http://api.test/s", [("x-tenant", "t9")])) == 1
+
+
+def test_unknown_match_on_entry_is_refused() -> None:
+    """A bad match_on entry names itself and the valid choices."""
+    with pytest.raises(
+        ValueError, match=r"match_on: unknown entry 'bdy'; use any of method, .*body"
+    ):
+        parse_match_on(["bdy"])
