@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from . import exceptions, faults
-    from .assertions._contract import Contract
+    from .assertions._contract import Contract, RuleResult
     from .assertions._eventlog import EventLog
     from .cassette._model import Cassette
     from .cassette._redact import Redaction
@@ -42,6 +42,7 @@ __all__ = [
     "Redaction",
     "ReplayAdapter",
     "ReplayTransport",
+    "RuleResult",
     "SSEParser",
     "SSEReplayError",
     "StallWithoutTimeout",
@@ -71,6 +72,7 @@ _HOMES = {
     "Redaction": ".cassette._redact",
     "ReplayAdapter": ".clients._requests",
     "ReplayTransport": ".clients._replay",
+    "RuleResult": ".assertions._contract",
     "SSEParser": ".sse._parser",
     "SSEReplayError": ".exceptions",
     "StallWithoutTimeout": ".exceptions",

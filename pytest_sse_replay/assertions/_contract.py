@@ -25,10 +25,11 @@ from ._eventlog import (
     check_terminal,
     check_within,
     raise_failures,
+    render,
     snapshot,
 )
 
-__all__ = ["Contract"]
+__all__ = ["Contract", "RuleResult"]
 
 _Rule = Callable[[Stream], Failure | None]
 
@@ -77,7 +78,7 @@ class Contract:
     last: str | None = None
     increasing: Sequence[str] = ()
     within: Mapping[str, float] = field(default_factory=dict)
-    _rules: tuple[_Rule, ...] = field(init=False, repr=False, compare=False)
+    _rules: tuple[tuple[str, _Rule], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("order", "once", "increasing"):
@@ -89,26 +90,35 @@ class Contract:
         object.__setattr__(self, "count", _mapping("count", self.count))
         object.__setattr__(self, "within", _mapping("within", self.within))
         partial = functools.partial
-        rules: list[_Rule] = []
+        rules: list[tuple[str, _Rule]] = []
         if self.first is not None:
-            rules.append(partial(check_first, pattern=self.first))
+            rules.append((f"first {self.first}", partial(check_first, pattern=self.first)))
         if self.order:
-            rules.append(partial(check_order, patterns=self.order))
-        rules += [partial(check_before, a=a, b=b) for a, b in before]
-        rules += [partial(check_pairs, open=o, close=c, key=k) for o, c, k in pairs]
-        rules += [partial(check_once, pattern=pattern) for pattern in self.once]
+            label = f"order {' < '.join(self.order)}"
+            rules.append((label, partial(check_order, patterns=self.order)))
+        rules += [(f"before {a} < {b}", partial(check_before, a=a, b=b)) for a, b in before]
+        rules += [
+            (f"pairs {o} / {c} by {k}", partial(check_pairs, open=o, close=c, key=k))
+            for o, c, k in pairs
+        ]
+        rules += [(f"once {p}", partial(check_once, pattern=p)) for p in self.once]
         rules += [_count_rule(pattern, expected) for pattern, expected in self.count.items()]
         if self.terminal is not None:
-            rules.append(partial(check_terminal, pattern=self.terminal))
+            rules.append(
+                (f"terminal {self.terminal}", partial(check_terminal, pattern=self.terminal))
+            )
         if self.last is not None:
-            rules.append(partial(check_last, pattern=self.last))
-        rules += [partial(check_increasing, key=key) for key in self.increasing]
-        rules += [partial(check_within, pattern=p, seconds=s) for p, s in self.within.items()]
+            rules.append((f"last {self.last}", partial(check_last, pattern=self.last)))
+        rules += [(f"increasing {k}", partial(check_increasing, key=k)) for k in self.increasing]
+        rules += [
+            (f"within {p} {_seconds(s)}s", partial(check_within, pattern=p, seconds=s))
+            for p, s in self.within.items()
+        ]
         # Every check validates its arguments before it looks at the stream: one run on
         # an empty stream raises any TypeError or ValueError now, where the contract is
         # written, rather than in the first test that uses it.
         empty = Stream([])
-        for rule in rules:
+        for _, rule in rules:
             rule(empty)
         object.__setattr__(self, "_rules", tuple(rules))
 
@@ -123,8 +133,39 @@ class Contract:
         __tracebackhide__ = True
         log = _as_log(events)
         stream = snapshot(log)
-        raise_failures([rule(stream) for rule in self._rules], stream, rules=len(self._rules))
+        failures = [rule(stream) for _, rule in self._rules]
+        raise_failures(failures, stream, rules=len(self._rules))
         return log
+
+    def results(
+        self, events: EventLog | Iterable[Event] | bytes | StrPath | Cassette
+    ) -> list[RuleResult]:
+        """Each rule applied to `events` on its own, in the order `check` applies them: what a
+        report shows rule by rule (`sse-replay check`, the demo) instead of one error."""
+        stream = snapshot(_as_log(events))
+        out = []
+        for label, rule in self._rules:
+            failure = rule(stream)
+            out.append(RuleResult(label, None if failure is None else render([failure], stream)))
+        return out
+
+    @property
+    def rules(self) -> list[str]:
+        """The rules as written, e.g. `order job.started < agent.* < complete|error`."""
+        return [label for label, _ in self._rules]
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule of a `Contract` applied to a stream: the rule as written, and `failure`, the
+    message its assertion raises (with the marked timeline), or None when it holds."""
+
+    rule: str
+    failure: str | None = None
+
+    @property
+    def holds(self) -> bool:
+        return self.failure is None
 
 
 def _as_log(events: EventLog | Iterable[Event] | bytes | StrPath | Cassette) -> EventLog:
@@ -171,10 +212,17 @@ def _mapping(name: str, value: object) -> dict[str, Any]:
     return dict(value)
 
 
-def _count_rule(pattern: str, expected: object) -> _Rule:
+def _count_rule(pattern: str, expected: object) -> tuple[str, _Rule]:
     if isinstance(expected, tuple) and len(expected) == 2:
         low, high = expected
-        return functools.partial(check_count, pattern=pattern, low=low, high=high)
+        label = f"count {pattern}={'' if low is None else low}..{'' if high is None else high}"
+        return label, functools.partial(check_count, pattern=pattern, low=low, high=high)
     if isinstance(expected, int) and not isinstance(expected, bool):
-        return functools.partial(check_count, pattern=pattern, n=expected)
+        return f"count {pattern}={expected}", functools.partial(
+            check_count, pattern=pattern, n=expected
+        )
     raise TypeError(f"Contract count: expected n or (min, max) for {pattern!r}, not {expected!r}")
+
+
+def _seconds(value: object) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else repr(value)

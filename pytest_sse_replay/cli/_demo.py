@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from ..assertions import EventLog
+from ..assertions import Contract
 from ..cassette import Cassette, Redaction
 from ..clients import RecordingTransport, ReplayTransport
 from ..playback import Fault
@@ -27,20 +27,12 @@ from ._show import Style, event_row, render_text, row_line, timelines
 __all__ = ["AliasTransport", "run_demo"]
 
 AGENTS = ("planner", "researcher", "writer")
-# (label, EventLog method, arguments): what a client of a multi-agent run relies on.
-CHECKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("first job.started", "assert_first", ("job.started",)),
-    (
-        "order job.started < agent.* < score.computed < complete|error",
-        "assert_order",
-        ("job.started", "agent.*", "score.computed", "complete|error"),
-    ),
-    (
-        "pairs agent.started/agent.completed by agentId",
-        "assert_pairs",
-        ("agent.started", "agent.completed", "agentId"),
-    ),
-    ("terminal complete|error", "assert_terminal", ("complete|error",)),
+# What a client of a multi-agent run relies on, stated once.
+RUN_CONTRACT = Contract(
+    first="job.started",
+    order=["job.started", "agent.*", "score.computed?", "complete|error"],
+    pairs=[("agent.started", "agent.completed", "agentId")],
+    terminal="complete|error",
 )
 
 
@@ -127,14 +119,6 @@ def _replay(cassette: Cassette, faults: Sequence[Fault]) -> tuple[list[Event], s
     return events, outcome
 
 
-def _holds(log: EventLog, method: str, arguments: tuple[str, ...]) -> bool:
-    try:
-        getattr(log, method)(*arguments)
-    except AssertionError:
-        return False
-    return True
-
-
 def run_demo(*, delay: float = 0.05, keep: str | None = None, colour: bool = False) -> int:
     from .. import faults
     from ..demo import run_demo_server
@@ -174,20 +158,19 @@ def run_demo(*, delay: float = 0.05, keep: str | None = None, colour: bool = Fal
             ),
         ]
         width = max(len(label) for label, _ in cases)
-        for number, (label, _, _) in enumerate(CHECKS, 1):
-            _say(f"   [{number}] {label}")
+        for number, rule in enumerate(RUN_CONTRACT.rules, 1):
+            _say(f"   [{number}] {rule}")
         header = (
             "   "
             + "fault".ljust(width)
             + "  "
-            + "  ".join(f"[{n}]" for n in range(1, len(CHECKS) + 1))
+            + "  ".join(f"[{n}]" for n in range(1, len(RUN_CONTRACT.rules) + 1))
         )
         _say(style(header + "  events  how it ended", "dim"))
         baseline: list[bool] = []
         for label, case in cases:
             events, outcome = _replay(cassette, case)
-            log = EventLog(events)
-            results = [_holds(log, method, arguments) for _, method, arguments in CHECKS]
+            results = [result.holds for result in RUN_CONTRACT.results(events)]
             if not baseline:
                 baseline = results
             marks = "  ".join(

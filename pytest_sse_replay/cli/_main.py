@@ -14,13 +14,16 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from .._text import plural
 from ..cassette import CassetteError
 from ..exceptions import UsageProblem
+
+if TYPE_CHECKING:
+    from ..assertions import Contract
 
 __all__ = ["main"]
 
@@ -123,9 +126,9 @@ def _check(args: argparse.Namespace) -> int:
     return max(codes)
 
 
-def _complete(cassette: Any, interaction: int | None, terminal: str | None) -> None:
-    """Raise AssertionError listing each event stream that is empty, broke, or (with
-    `terminal`) does not end with exactly one terminal event."""
+def _incomplete(cassette: Any, interaction: int | None, terminal: str | None) -> str | None:
+    """Each event stream that is empty, broke, or (with `terminal`) does not end with exactly
+    one terminal event, one line each; None when every stream is complete."""
     from ..assertions import EventLog, incompleteness
 
     chosen = range(len(cassette.interactions)) if interaction is None else [interaction]
@@ -142,65 +145,78 @@ def _complete(cassette: Any, interaction: int | None, terminal: str | None) -> N
                 EventLog.from_cassette(cassette, index).assert_terminal(terminal)
             except AssertionError as exc:
                 problem = str(exc)
+            except (TypeError, ValueError) as exc:
+                raise UsageProblem(f"--terminal {terminal}: {exc}") from None
         if problem is not None:
             problems.append(f"{label}: {problem}")
-    if problems:
-        raise AssertionError("\n".join(problems))
+    return "\n".join(problems) or None
+
+
+def _contracts(args: argparse.Namespace) -> list[Contract]:
+    """The rules given on the command line, as contracts (one per --order chain after the
+    first); a bad pattern or count is bad input, said before any file is read."""
+    from ..assertions import Contract
+
+    count: dict[str, int | tuple[int | None, int | None]] = {}
+    for text in args.count or ():
+        pattern, n, low, high = _count_rule(text)
+        count[pattern] = n if n is not None else (low, high)
+    within: dict[str, float] = {}
+    for pattern, seconds in args.within or ():
+        try:
+            within[pattern] = float(seconds)
+        except ValueError:
+            raise UsageProblem(f"--within {pattern} {seconds}: not a number of seconds") from None
+    chains = [list(chain) for chain in args.order or ()]
+    try:
+        contracts = [
+            Contract(
+                first=args.first,
+                order=chains[0] if chains else (),
+                before=[tuple(pair) for pair in args.before or ()],
+                pairs=[tuple(triple) for triple in args.pairs or ()],
+                once=args.once or (),
+                count=count,
+                last=args.last,
+                increasing=args.increasing or (),
+                within=within,
+            )
+        ]
+        contracts += [Contract(order=chain) for chain in chains[1:]]
+    except (TypeError, ValueError) as exc:
+        raise UsageProblem(str(exc)) from None
+    return contracts
 
 
 def _check_file(args: argparse.Namespace, path: str) -> int:
-    from ..assertions import EventLog
+    from ..assertions import EventLog, RuleResult
 
     cassette = _load(path)
     try:
         log = EventLog.from_cassette(cassette, args.interaction)
     except (IndexError, ValueError) as exc:
         raise UsageProblem(f"--interaction {args.interaction}: {exc}") from None
-    # (label, EventLog method, arguments), in the order `Contract` applies its rules.
-    checks: list[tuple[str, str | Callable[..., object], tuple[Any, ...], dict[str, Any]]] = []
-    if args.complete and not args.terminal:
-        checks.append(("complete", _complete, (cassette, args.interaction, None), {}))
-    if args.first:
-        checks.append((f"first {args.first}", "assert_first", (args.first,), {}))
-    checks += [(f"order {' < '.join(p)}", "assert_order", tuple(p), {}) for p in args.order or ()]
-    checks += [(f"before {a} < {b}", "assert_before", (a, b), {}) for a, b in args.before or ()]
-    checks += [
-        (f"pairs {o} / {c} by {k}", "assert_pairs", (o, c, k), {}) for o, c, k in args.pairs or ()
-    ]
-    checks += [(f"once {p}", "assert_once", (p,), {}) for p in args.once or ()]
-    for text in args.count or ():
-        pattern, n, low, high = _count_rule(text)
-        checks.append((f"count {text}", "assert_count", (pattern, n), {"min": low, "max": high}))
-    if args.terminal:
-        # Per event stream: each one complete, ending with its one terminal event.
-        arguments = (cassette, args.interaction, args.terminal)
-        checks.append((f"terminal {args.terminal}", _complete, arguments, {}))
-    if args.last:
-        checks.append((f"last {args.last}", "assert_last", (args.last,), {}))
-    checks += [(f"increasing {k}", "assert_increasing", (k,), {}) for k in args.increasing or ()]
-    for pattern, seconds in args.within or ():
-        try:
-            limit = float(seconds)
-        except ValueError:
-            raise UsageProblem(f"--within {pattern} {seconds}: not a number of seconds") from None
-        checks.append((f"within {pattern} {limit:g}s", "assert_within", (pattern, limit), {}))
-    if not checks:
+    # The cassette's own streams first (each complete, each with its terminal event), then
+    # the rules on the events, in the order `Contract` applies them.
+    results: list[RuleResult] = []
+    if args.complete or args.terminal:
+        label = f"terminal {args.terminal}" if args.terminal else "complete"
+        results.append(RuleResult(label, _incomplete(cassette, args.interaction, args.terminal)))
+    for contract in _contracts(args):
+        results += contract.results(log)
+    if not results:
         raise UsageProblem(
             "no checks given: use --order, --terminal, --complete, --first, --last, --before, "
             "--pairs, --once, --count, --increasing or --within"
         )
     colour = _colour(args.color, sys.stdout)
-    failed = 0
-    for label, method, positional, named in checks:
-        target = getattr(log, method) if isinstance(method, str) else method
-        problem = _run_check(target, positional, named, label)
-        print(f"{_mark(problem is None, colour)} {label}")
-        if problem is not None:
-            failed += 1
-            print("\n".join(f"    {line}" for line in problem.splitlines()))
-    total = len(checks)
-    print(f"{path}: {plural(len(log), 'event')}; {_held(total - failed, total)}")
-    return FAILED if failed else OK
+    for result in results:
+        print(f"{_mark(result.holds, colour)} {result.rule}")
+        if result.failure is not None:
+            print("\n".join(f"    {line}" for line in result.failure.splitlines()))
+    held = sum(result.holds for result in results)
+    print(f"{path}: {plural(len(log), 'event')}; {_held(held, len(results))}")
+    return OK if held == len(results) else FAILED
 
 
 def _held(held: int, total: int) -> str:
@@ -208,19 +224,6 @@ def _held(held: int, total: int) -> str:
     if total == 1:
         return "the check holds" if held else "the check fails"
     return f"{held} of {plural(total, 'check')} {'holds' if held == 1 else 'hold'}"
-
-
-def _run_check(
-    method: Callable[..., object], positional: tuple[Any, ...], named: dict[str, Any], label: str
-) -> str | None:
-    """None when the assertion holds, else its message; a bad pattern is bad input."""
-    try:
-        method(*positional, **named)
-    except AssertionError as exc:
-        return str(exc)
-    except (TypeError, ValueError) as exc:
-        raise UsageProblem(f"{label}: {exc}") from None
-    return None
 
 
 def _mark(ok: bool, colour: bool) -> str:

@@ -1200,3 +1200,33 @@ def test_contract_is_frozen() -> None:
     """A shared contract cannot be changed by one test behind the others' backs."""
     with pytest.raises(AttributeError):
         AGENT_RUN.terminal = "error"  # type: ignore[misc]
+
+
+def test_contract_results_report_each_rule_as_written() -> None:
+    """Contract.results applies each rule on its own, in check's order, with check's message."""
+    contract = Contract(
+        first="job.started",
+        order=["job.started", "agent.*", "score.computed?", "complete|error"],
+        count={"agent.started": (1, None)},
+        within={"complete": 0.5},
+    )
+    log = EventLog(
+        [
+            Event("job.started", "{}", t=0.01),
+            Event("agent.started", "{}", t=0.02),
+            Event("complete", "{}", t=0.9),
+        ]
+    )
+    results = contract.results(log)
+    assert [r.rule for r in results] == contract.rules == [
+        "first job.started",
+        "order job.started < agent.* < score.computed? < complete|error",
+        "count agent.started=1..",
+        "within complete 0.5s",
+    ]
+    assert [r.holds for r in results] == [True, True, True, False]
+    failure = results[-1].failure
+    assert failure is not None
+    assert failure.startswith("assert_within('complete', 0.5)")
+    with pytest.raises(AssertionError, match=r"\[1\] assert_within\('complete', 0.5\)"):
+        contract.check(log)
