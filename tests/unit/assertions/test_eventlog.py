@@ -1218,12 +1218,16 @@ def test_contract_results_report_each_rule_as_written() -> None:
         ]
     )
     results = contract.results(log)
-    assert [r.rule for r in results] == contract.rules == [
-        "first job.started",
-        "order job.started < agent.* < score.computed? < complete|error",
-        "count agent.started=1..",
-        "within complete 0.5s",
-    ]
+    assert (
+        [r.rule for r in results]
+        == contract.rules
+        == [
+            "first job.started",
+            "order job.started < agent.* < score.computed? < complete|error",
+            "count agent.started=1..",
+            "within complete 0.5s",
+        ]
+    )
     assert [r.holds for r in results] == [True, True, True, False]
     failure = results[-1].failure
     assert failure is not None
