@@ -28,7 +28,7 @@ from ..cassette import (
     note,
     round_us,
 )
-from ..playback import NoRecording, Plan, walk
+from ..playback import NoRecording, Plan, Playback, walk
 from ..sse import Event
 from ._recording import _Recorder
 
@@ -141,14 +141,14 @@ class Answerer:
             return None
         start = self.clock()
         try:
-            _, played, holds_slot = self.replay.player.prepare(live, read_timeout)
+            playback = self.replay.player.prepare(live, read_timeout)
         except NoRecording as exc:
             if self.on_miss is not None:
                 self.on_miss(exc)
             if self.record_into is None:
                 raise
             return None
-        return self._answer(self.replay, played, holds_slot, start, read_timeout)
+        return self._answer(self.replay, playback, start, read_timeout)
 
     def plays_recorded(self, interaction: Interaction) -> bool:
         """Whether the response being recorded is to be read whole and answered by
@@ -164,21 +164,22 @@ class Answerer:
         if playback is None:
             raise RuntimeError(f"{live.method} {live.url}: no faults to play a recording with")
         start = self.clock()
-        played, holds_slot = playback.player.play(interaction, live, read_timeout)
-        return self._answer(playback, played, holds_slot, start, read_timeout)
+        return self._answer(
+            playback, playback.player.play(interaction, live, read_timeout), start, read_timeout
+        )
 
     def _answer(
         self,
         transport: ReplayTransport,
-        played: Plan,
-        holds_slot: bool,
+        playback: Playback,
         start: float,
         read_timeout: float | None,
     ) -> Answer:
+        played = playback.plan
         observe = None
         if transport.on_event is not None and is_event_stream(played.headers):
             observe = transport._observer(played.times)
-        release = transport.player.release if holds_slot else None
+        release = playback.release if playback.holds_slot else None
         return Answer(played, start, self.clock, read_timeout, observe, release)
 
     def record(

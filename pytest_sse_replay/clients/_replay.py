@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 import anyio
@@ -15,6 +14,7 @@ from ..playback import (
     READ_TIMEOUT_MESSAGE,
     Fault,
     Plan,
+    Playback,
     Played,
     Player,
     StreamFailure,
@@ -96,14 +96,14 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
 
     # -- the shared core: everything but reading the body and sleeping ------------------------
 
-    def _prepare(self, face: Face, request: Any, body: bytes) -> tuple[Plan, bool]:
+    def _prepare(self, face: Face, request: Any, body: bytes) -> Playback:
         live = face.recorded_request(request, body)
-        _, played, holds_slot = self.player.prepare(live, face.read_timeout(request))
-        return played, holds_slot
+        return self.player.prepare(live, face.read_timeout(request))
 
     def _stream(
-        self, face: Face, request: Any, played: Plan, holds_slot: bool, start: float, is_async: bool
+        self, face: Face, request: Any, playback: Playback, start: float, is_async: bool
     ) -> Any:
+        played = playback.plan
         observe = None
         if self.on_event is not None and is_event_stream(played.headers):
             observe = self._observer(played.times)
@@ -117,7 +117,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
                 clock=self.clock,
                 observe=observe,
                 # The stream gives back the slot `prepare` took, when the client closes it.
-                on_close=self.player.release if holds_slot else None,
+                on_close=playback.release if playback.holds_slot else None,
                 is_async=is_async,
             ),
         )
@@ -154,16 +154,6 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
                 raise StreamFailure("ReadTimeout", READ_TIMEOUT_MESSAGE)
         return delay
 
-    @contextlib.contextmanager
-    def _slot_given_back_on_error(self, holds_slot: bool) -> Iterator[None]:
-        # A head wait cut short (a cancelled task) must not leave its slot taken.
-        try:
-            yield
-        except BaseException:
-            if holds_slot:
-                self.player.release()
-            raise
-
     # -- the two faces ------------------------------------------------------------------------
 
     @overload
@@ -173,8 +163,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
     def handle_request(self, request: Any) -> Any:
         start = self.clock()
         face = face_for(request)
-        played, holds_slot = self._prepare(face, request, request.read())
-        return self._answer(face, request, played, holds_slot, start)
+        return self._answer(face, request, self._prepare(face, request, request.read()), start)
 
     def play_recorded(self, request: Any, interaction: Interaction) -> Any:
         """Answer `request` with `interaction` (not looked up in the cassette), faults
@@ -182,17 +171,18 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         start = self.clock()
         face = face_for(request)
         live = face.recorded_request(request, request.read())
-        played, holds_slot = self.player.play(interaction, live, face.read_timeout(request))
-        return self._answer(face, request, played, holds_slot, start)
+        playback = self.player.play(interaction, live, face.read_timeout(request))
+        return self._answer(face, request, playback, start)
 
-    def _answer(
-        self, face: Face, request: Any, played: Plan, holds_slot: bool, start: float
-    ) -> Any:
-        with self._slot_given_back_on_error(holds_slot):
-            delay = self._head_wait(face, request, played, start, is_async=False)
+    def _answer(self, face: Face, request: Any, playback: Playback, start: float) -> Any:
+        try:
+            delay = self._head_wait(face, request, playback.plan, start, is_async=False)
             if delay > 0:
                 time.sleep(delay)
-        return self._stream(face, request, played, holds_slot, start, is_async=False)
+        except BaseException:
+            playback.release()  # a head wait cut short must not leave its slot taken
+            raise
+        return self._stream(face, request, playback, start, is_async=False)
 
     @overload
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response: ...
@@ -201,25 +191,26 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
     async def handle_async_request(self, request: Any) -> Any:
         start = self.clock()
         face = face_for(request)
-        played, holds_slot = self._prepare(face, request, await request.aread())
-        return await self._aanswer(face, request, played, holds_slot, start)
+        playback = self._prepare(face, request, await request.aread())
+        return await self._aanswer(face, request, playback, start)
 
     async def aplay_recorded(self, request: Any, interaction: Interaction) -> Any:
         """`play_recorded` for async clients."""
         start = self.clock()
         face = face_for(request)
         live = face.recorded_request(request, await request.aread())
-        played, holds_slot = self.player.play(interaction, live, face.read_timeout(request))
-        return await self._aanswer(face, request, played, holds_slot, start)
+        playback = self.player.play(interaction, live, face.read_timeout(request))
+        return await self._aanswer(face, request, playback, start)
 
-    async def _aanswer(
-        self, face: Face, request: Any, played: Plan, holds_slot: bool, start: float
-    ) -> Any:
-        with self._slot_given_back_on_error(holds_slot):
-            delay = self._head_wait(face, request, played, start, is_async=True)
+    async def _aanswer(self, face: Face, request: Any, playback: Playback, start: float) -> Any:
+        try:
+            delay = self._head_wait(face, request, playback.plan, start, is_async=True)
             if delay > 0:
                 await anyio.sleep(delay)
-        return self._stream(face, request, played, holds_slot, start, is_async=True)
+        except BaseException:
+            playback.release()  # a cancelled task must not leave its slot taken
+            raise
+        return self._stream(face, request, playback, start, is_async=True)
 
     def close(self) -> None:
         pass

@@ -337,25 +337,24 @@ class _Handler(BaseHTTPRequestHandler):
         )
         try:
             # A socket client's read timeout is its own business: a stall stays silent.
-            answer, played, holds_slot = player.prepare(live, None)
+            playback = player.prepare(live, None)
         except NoRecording as exc:
             self._plain(404, f"sse-replay: {exc}\n")
             owner.log(f"{self.command} {self._shown_path(live)} -> 404 (no recording)")
             return
-        try:
+        with playback:
+            played = playback.plan
             wait = start + played.head_at - time.perf_counter()
             if played.head_at and wait > 0 and owner.stopping.wait(wait):
                 self.close_connection = True
                 return
             outcome = self._send(played.status, played.headers, played.steps, start)
-        finally:
-            if holds_slot:
-                player.release()
         resumed = live.header("last-event-id")
         if resumed is not None:
             outcome = f", Last-Event-ID {resumed}{outcome}"
         shown = self._shown_path(live)
-        owner.log(f"{self.command} {shown} -> {played.status} (#{answer.index}){outcome}")
+        index = playback.played.index if playback.played is not None else "?"
+        owner.log(f"{self.command} {shown} -> {played.status} (#{index}){outcome}")
 
     def _plain(self, status: int, text: str) -> None:
         data = text.encode()

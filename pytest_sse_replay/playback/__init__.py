@@ -16,7 +16,7 @@ from ._plan import (
     StreamFailure,
     walk,
 )
-from ._player import Played, Player
+from ._player import Playback, Played, Player
 from ._ranges import shift_chunks, slice_chunks, time_before, without_ranges
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "NoRecording",
     "Plan",
     "PlayContext",
+    "Playback",
     "Played",
     "Player",
     "Script",

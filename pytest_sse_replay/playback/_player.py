@@ -8,14 +8,14 @@ at once) in one I/O-free place, shared by `ReplayTransport` (in-process clients)
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..cassette import Cassette, Interaction, RecordedRequest, Redaction, is_event_stream
 from ._matching import Matcher, NoRecording
 from ._plan import Fault, Plan, PlayContext, Script, plan
 from ._resume import resume
 
-__all__ = ["Played", "Player"]
+__all__ = ["Playback", "Played", "Player"]
 
 
 class Played:
@@ -32,11 +32,46 @@ class Played:
         return f"<Played #{self.index} {self.request.method} {self.request.url}>"
 
 
+class Playback:
+    """One request being played: which recording answers it (`played`; None for a stream
+    just recorded and played back under faults), the `plan` to play it by, and the stream
+    slot it holds (faults.connection_limit counts them) until `release()`.
+
+    Its owner releases it when the stream ends, or leaves it as a context manager; releasing
+    twice is harmless, so every path that ends a stream may do it.
+    """
+
+    __slots__ = ("_release", "plan", "played")
+
+    def __init__(
+        self, played: Played | None, plan: Plan, release: Callable[[], None] | None
+    ) -> None:
+        self.played = played
+        self.plan = plan
+        self._release = release
+
+    @property
+    def holds_slot(self) -> bool:
+        return self._release is not None
+
+    def release(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+    def __enter__(self) -> Playback:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
 class Player:
     """Answers requests from `cassette` with plans; thread-safe.
 
     Faults apply to event-stream responses only. A stream holds a slot in `open_streams`
-    from `prepare` until its owner calls `release` (faults.connection_limit reads it).
+    from `prepare` (or `play`) until its `Playback` is released (faults.connection_limit
+    reads the count).
     """
 
     def __init__(
@@ -66,11 +101,9 @@ class Player:
         """Event streams being played right now."""
         return self._open_streams
 
-    def prepare(
-        self, live: RecordedRequest, read_timeout: float | None
-    ) -> tuple[Played, Plan, bool]:
-        """Which recording answers `live`, the plan to play it by, and whether it holds a
-        stream slot to `release`.
+    def prepare(self, live: RecordedRequest, read_timeout: float | None) -> Playback:
+        """Which recording answers `live`, and the plan to play it by, as a `Playback` that
+        holds its stream slot until released.
 
         Raises NoRecording when nothing answers it; its message shows the live request as
         a cassette would (secrets redacted), since it ends up in terminals and CI logs.
@@ -87,8 +120,9 @@ class Player:
             interaction = self.cassette.interactions[index]
             answer = Played(index, interaction, live)
             self.played.append(answer)
-        played, holds_slot = self.play(interaction, live, read_timeout, index=index)
-        return answer, played, holds_slot
+        playback = self.play(interaction, live, read_timeout, index=index)
+        playback.played = answer
+        return playback
 
     def play(
         self,
@@ -97,16 +131,16 @@ class Player:
         read_timeout: float | None,
         *,
         index: int | None = None,
-    ) -> tuple[Plan, bool]:
-        """The plan to play `interaction` by for `live`, faults applied, and whether it holds
-        a stream slot to `release`.
+    ) -> Playback:
+        """The plan to play `interaction` by for `live`, faults applied, as a `Playback` that
+        holds a stream slot (an event stream) until released.
 
         `index` is the interaction's place in the cassette (its clean plan is kept); None
         for one that is not in it, such as a stream just recorded and played back faulted.
         """
         recorded = Script.from_response(interaction.response)
         if not interaction.response.is_event_stream:
-            return self._plan(index, recorded), False
+            return Playback(None, self._plan(index, recorded), None)
         # A reconnect with Last-Event-ID resumes after that event, before any fault.
         script = resume(
             recorded, live.header("last-event-id"), interaction.request.header("last-event-id")
@@ -127,12 +161,12 @@ class Player:
                 script = fault.apply(script, context)
             played = self._plan(index, recorded) if script is recorded else plan(script, self.speed)
         except BaseException:
-            self.release()
+            self._give_back()
             raise
         if not is_event_stream(played.headers):
-            self.release()
-            return played, False
-        return played, True
+            self._give_back()
+            return Playback(None, played, None)
+        return Playback(None, played, self._give_back)
 
     def _plan(self, index: int | None, script: Script) -> Plan:
         """The plan of a recording played as it is: made once per recording and kept.
@@ -152,7 +186,7 @@ class Player:
             self._plans[index] = (script, played)
         return played
 
-    def release(self) -> None:
-        """A stream that held a slot has ended."""
+    def _give_back(self) -> None:
+        """A stream that held a slot has ended (called by its Playback, once)."""
         with self._lock:
             self._open_streams -= 1
