@@ -23,13 +23,12 @@ import itertools
 import json
 import math
 import random
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ._text import plural
+from ._text import call, plural
 from .cassette import COMPLETE, Chunk, Ending, is_event_stream
 from .playback import (
     Fault,
@@ -41,7 +40,7 @@ from .playback import (
     time_before,
     without_ranges,
 )
-from .sse import Event, compile_pattern, event_boundaries, parse_events
+from .sse import BOM, LINE_END, Event, compile_pattern, event_boundaries, parse_events
 
 if TYPE_CHECKING:
     # Typing only: pytest has no public name for what `pytest.param()` returns.
@@ -76,9 +75,6 @@ BROKEN_SIZED = (
 # The largest piece `split(seed=...)` cuts when no `size` bounds it.
 DEFAULT_MAX_SPLIT = 16
 
-_BOM = b"\xef\xbb\xbf"
-_LINE_END = re.compile(rb"\r\n|\r|\n")
-
 
 # --------------------------------------------------------------------------- validation
 
@@ -110,13 +106,6 @@ def _due(times: int | None, context: PlayContext) -> bool:
 
 
 # --------------------------------------------------------------------------- repr
-
-
-def _call(name: str, *args: object, **kwargs: object) -> str:
-    """`name(arg, key=value)`, leaving out keywords whose value is None: a readable test id."""
-    parts = [repr(arg) for arg in args]
-    parts += [f"{key}={value!r}" for key, value in kwargs.items() if value is not None]
-    return f"{name}({', '.join(parts)})"
 
 
 class _Shown:
@@ -172,15 +161,15 @@ def _after_events(body: bytes, after_events: int, fault: object) -> int | None:
 
 def _line_end(body: bytes) -> bytes:
     """The line end the stream uses (its first one), so injected events look like its own."""
-    match = _LINE_END.search(body)
+    match = LINE_END.search(body)
     return match.group() if match else b"\n"
 
 
 def _block_ends(body: bytes) -> list[int]:
     """The offset after every blank line: where each block (dispatching or not) ends."""
     ends: list[int] = []
-    line_start = len(_BOM) if body.startswith(_BOM) else 0
-    for match in _LINE_END.finditer(body, line_start):
+    line_start = len(BOM) if body.startswith(BOM) else 0
+    for match in LINE_END.finditer(body, line_start):
         if match.start() == line_start:
             ends.append(match.end())
         line_start = match.end()
@@ -310,7 +299,7 @@ class split:
         return script.with_(chunks=_recut(script.chunks, self.sizes()))
 
     def __repr__(self) -> str:
-        return _call("split", size=self.size, seed=self.seed)
+        return call("split", size=self.size, seed=self.seed)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -375,7 +364,7 @@ class drop:
 
     def __repr__(self) -> str:
         times = None if self.times == 1 else _Shown(repr(self.times))
-        return _call(
+        return call(
             "drop", after_events=self.after_events, after_bytes=self.after_bytes, times=times
         )
 
@@ -405,7 +394,7 @@ class truncate:
         return script.with_(chunks=tuple(slice_chunks(script.chunks, 0, cut)), end=COMPLETE)
 
     def __repr__(self) -> str:
-        return _call("truncate", after_events=self.after_events)
+        return call("truncate", after_events=self.after_events)
 
 
 @dataclass(init=False, frozen=True, slots=True, repr=False)
@@ -449,7 +438,7 @@ class error:
         )
 
     def __repr__(self) -> str:
-        return _call(
+        return call(
             "error",
             self.status,
             body=None if self.body is None else _preview(self.body),
@@ -514,7 +503,7 @@ class stall:
         return script.with_(chunks=tuple(before + after))
 
     def __repr__(self) -> str:
-        return _call(
+        return call(
             "stall",
             after_events=self.after_events,
             seconds=self.seconds,
@@ -560,8 +549,8 @@ class inject:
         cut = _after_events(body, self.after_events, self)
         if cut is None:
             return script
-        if cut == 0 and body.startswith(_BOM):
-            cut = len(_BOM)  # the BOM is only one at the very start
+        if cut == 0 and body.startswith(BOM):
+            cut = len(BOM)  # the BOM is only one at the very start
         added = Chunk(
             time_before(script.chunks, cut, script.headers_t), self.block(_line_end(body))
         )
@@ -580,7 +569,7 @@ class inject:
         else:
             assert isinstance(self.event, bytes)
             shown = _preview(self.event)
-        return _call("inject", shown, after_events=self.after_events)
+        return call("inject", shown, after_events=self.after_events)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -606,7 +595,7 @@ class skip:
         boundaries = event_boundaries(body)
         events = parse_events([body])
         blocks = _block_ends(body)
-        first = len(_BOM) if body.startswith(_BOM) else 0
+        first = len(BOM) if body.startswith(BOM) else 0
         removed: list[tuple[int, int]] = []
         for event, end in zip(events, boundaries, strict=True):
             if matches(event.name):
@@ -619,7 +608,7 @@ class skip:
         return script.with_(chunks=without_ranges(script.chunks, removed))
 
     def __repr__(self) -> str:
-        return _call("skip", self.pattern)
+        return call("skip", self.pattern)
 
 
 def _keep_bom_inside(body: bytes, removed: list[tuple[int, int]]) -> None:
@@ -637,7 +626,7 @@ def _keep_bom_inside(body: bytes, removed: list[tuple[int, int]]) -> None:
         if start != stop:
             break
         stop, last = end, k
-    if last < 0 or not body.startswith(_BOM, stop):
+    if last < 0 or not body.startswith(BOM, stop):
         return
     start, end = removed[last]
     removed[last] = (start, end - (2 if body.endswith(b"\r\n", 0, end) else 1))
@@ -684,7 +673,7 @@ class connection_limit:
         )
 
     def __repr__(self) -> str:
-        return _call(
+        return call(
             "connection_limit",
             self.n,
             status=None if self.status == 429 else _Shown(repr(self.status)),

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, SupportsIndex, overload
 
-from .._text import plural
+from .._text import call, clip, one_line, plural
 from ..cassette import Cassette, StrPath
 from ..sse import Event, Pattern, compile_pattern
 
@@ -72,12 +72,6 @@ class Failure:
 
     def mark(self, index: int, note: str) -> None:
         self.marks.setdefault(index, []).append(note)
-
-
-def _call(method: str, *args: object, **kwargs: object) -> str:
-    parts = [repr(arg) for arg in args]
-    parts.extend(f"{key}={value!r}" for key, value in kwargs.items() if value is not None)
-    return f"{method}({', '.join(parts)})"
 
 
 def _no_match(failure: Failure, stream: Stream, patterns: Sequence[str]) -> Failure:
@@ -175,7 +169,7 @@ def _step(text: str) -> tuple[str, bool]:
 def check_order(stream: Stream, patterns: Sequence[str]) -> Failure | None:
     if not patterns:
         raise ValueError("assert_order() needs at least one pattern")
-    failure = Failure(_call("assert_order", *patterns))
+    failure = Failure(call("assert_order", *patterns))
     parsed = [_step(step) for step in patterns]
     patterns = [pattern for pattern, _ in parsed]
     optional = [flag for _, flag in parsed]
@@ -230,7 +224,7 @@ def check_order(stream: Stream, patterns: Sequence[str]) -> Failure | None:
 
 
 def check_before(stream: Stream, a: str, b: str) -> Failure | None:
-    failure = Failure(_call("assert_before", a, b))
+    failure = Failure(call("assert_before", a, b))
     found_a = stream.find(compile_pattern(a))
     found_b = stream.find(compile_pattern(b))
     missing = [p for p, found in ((a, found_a), (b, found_b)) if not found]
@@ -254,7 +248,7 @@ def check_before(stream: Stream, a: str, b: str) -> Failure | None:
 
 def _check_end(stream: Stream, pattern: str, method: str) -> Failure | None:
     compiled = compile_pattern(pattern)
-    failure = Failure(_call(method, pattern))
+    failure = Failure(call(method, pattern))
     if not stream.names:
         failure.problem = "the log is empty"
         return failure
@@ -319,7 +313,7 @@ def check_count(
         return None
     if rule is None:
         args = (pattern,) if n is None else (pattern, n)
-        rule = _call("assert_count", *args, min=low, max=high)
+        rule = call("assert_count", *args, min=low, max=high)
     failure = Failure(rule)
     failure.problem = f"expected {expected} {pattern!r}, found {len(found)}"
     for number, i in enumerate(found, 1):
@@ -330,14 +324,14 @@ def check_count(
 
 
 def check_once(stream: Stream, pattern: str) -> Failure | None:
-    return check_count(stream, pattern, 1, rule=_call("assert_once", pattern))
+    return check_count(stream, pattern, 1, rule=call("assert_once", pattern))
 
 
 def check_pairs(stream: Stream, open: str, close: str, key: str) -> Failure | None:
     if not isinstance(key, str):
         raise TypeError(f"assert_pairs() key is a str, not {type(key).__name__}")
     opens, closes = compile_pattern(open), compile_pattern(close)
-    failure = Failure(_call("assert_pairs", open, close, key))
+    failure = Failure(call("assert_pairs", open, close, key))
     # Problem kinds (singular, plural), counted for the summary in this fixed order.
     never_closed = ("open never closed", "opens never closed")
     reopened = ("open of a value already open", "opens of a value already open")
@@ -408,7 +402,7 @@ def check_pairs(stream: Stream, open: str, close: str, key: str) -> Failure | No
 
 def check_terminal(stream: Stream, pattern: str) -> Failure | None:
     compiled = compile_pattern(pattern)
-    failure = Failure(_call("assert_terminal", pattern))
+    failure = Failure(call("assert_terminal", pattern))
     if not stream.names:
         failure.problem = "the log is empty"
         return failure
@@ -445,7 +439,7 @@ def _number(value: object) -> bool:
 def check_increasing(stream: Stream, key: str) -> Failure | None:
     if not isinstance(key, str):
         raise TypeError(f"assert_increasing() key is a str, not {type(key).__name__}")
-    failure = Failure(_call("assert_increasing", key))
+    failure = Failure(call("assert_increasing", key))
     previous: tuple[int, float] | None = None
     keyed = drops = not_numbers = 0
     problems: list[str] = []
@@ -498,7 +492,7 @@ def check_within(stream: Stream, pattern: str, seconds: float) -> Failure | None
         or not seconds >= 0  # also refuses NaN
     ):
         raise ValueError(f"assert_within() seconds must be a number >= 0, not {seconds!r}")
-    failure = Failure(_call("assert_within", pattern, seconds))
+    failure = Failure(call("assert_within", pattern, seconds))
     found = stream.find(compile_pattern(pattern))
     if not found:
         return _no_match(failure, stream, [pattern])
@@ -560,13 +554,8 @@ def _select(count: int, marked: list[int]) -> tuple[list[int], int]:
     return shown, sum(1 for i in marked if i not in keep)
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
 def _preview(data: str) -> str:
-    data = data.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
-    return _clip(data, _DATA_WIDTH)
+    return clip(one_line(data), _DATA_WIDTH)
 
 
 def _timeline(events: Sequence[Event], marks: dict[int, list[str]]) -> list[str]:
@@ -581,9 +570,9 @@ def _timeline(events: Sequence[Event], marks: dict[int, list[str]]) -> list[str]
         row = [str(i)]
         if with_t:
             row.append(f"{event.t:.3f}")
-        row.append(_clip(event.name, _NAME_WIDTH))
+        row.append(clip(event.name, _NAME_WIDTH))
         if with_id:
-            row.append(_clip(event.id, _ID_WIDTH))
+            row.append(clip(event.id, _ID_WIDTH))
         row.append(_preview(event.data))
         rows.append(tuple(row))
     header: tuple[str, ...] = ("#", "t", "name", "id", "data")

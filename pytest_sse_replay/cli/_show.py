@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any, ClassVar, Literal
 
-from .._text import plural
+from .._text import clip, one_line, plural
 from ..cassette import Cassette, Ending, Interaction, RecordedResponse
-from ..sse import Event, SSEParser
+from ..sse import BOM, Event, SSEParser
 
 __all__ = [
     "Row",
@@ -35,7 +35,6 @@ __all__ = [
 
 # A line and its end, as the spec cuts them: CRLF, CR or LF (CRLF tried first).
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
-_BOM = b"\xef\xbb\xbf"
 _NAME_WIDTH = 22
 _ID_WIDTH = 10
 _DATA_WIDTH = 72
@@ -141,7 +140,7 @@ def stream_rows(response: RecordedResponse) -> list[Row]:
         t = arrival(end)
         line = raw.rstrip(b"\r\n")
         if position == 0:
-            line = line.removeprefix(_BOM)
+            line = line.removeprefix(BOM)
         position = end
         events = parser.feed(raw, t)
         if line.startswith(b":"):
@@ -200,14 +199,6 @@ class Style:
         return self(padded, self._PALETTE[int.from_bytes(digest, "big") % len(self._PALETTE)])
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _flat(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
-
-
 def row_line(
     row: Row,
     style: Style | None = None,
@@ -222,10 +213,10 @@ def row_line(
     style = style or Style(False)
     when = f"{row.t:8.3f}s " + style(f"+{row.gap:.3f}".rjust(8), "dim")
     if row.kind == "comment":
-        return f"{when}  " + style(_clip(f": {_flat(row.text)}", _NAME_WIDTH + 40), "dim")
-    name = style.name(row.name, _clip(row.name, _NAME_WIDTH).ljust(_NAME_WIDTH))
-    ident = style(_clip(row.id, id_width).ljust(id_width), "dim") + " " if id_width else ""
-    data = _clip(_flat(row.data), data_width)
+        return f"{when}  " + style(clip(f": {one_line(row.text)}", _NAME_WIDTH + 40), "dim")
+    name = style.name(row.name, clip(row.name, _NAME_WIDTH).ljust(_NAME_WIDTH))
+    ident = style(clip(row.id, id_width).ljust(id_width), "dim") + " " if id_width else ""
+    data = clip(one_line(row.data), data_width)
     extra = f"  retry={row.retry}" if row.retry is not None else ""
     return f"{when}  {name} {ident}{data}{extra}".rstrip()
 
@@ -276,7 +267,7 @@ def render_text(
                 )
             out.extend(row_line(row, style, id_width=id_width) for row in line.rows)
         elif line.body:
-            out.append(f"  body: {_flat(line.body)}")
+            out.append(f"  body: {one_line(line.body)}")
         text, good = _end_text(line)
         end = style(text, "green" if good else "red")
         out.append(f"  {end} ({_summary(line)})")
@@ -429,7 +420,7 @@ def _svg(line: Timeline) -> str:
             colours[lane] = _COLOURS[len([c for c in colours if c != _COMMENT_LANE]) % 10]
         parts.append(
             f'<text x="8" y="{y + _LANE_H / 2 + 4}" fill="{colours[lane]}">'
-            f"{esc(_clip(lane, 24))}</text>"
+            f"{esc(clip(lane, 24))}</text>"
         )
     axis_y = _TOP + len(lanes) * _LANE_H
     for tick in ticks:
@@ -461,7 +452,7 @@ def _svg(line: Timeline) -> str:
             tip = f"{row.t:.3f}s (+{row.gap:.3f})  {row.name}"
             if row.id:
                 tip += f"  id={row.id}"
-            tip += f"\n{_clip(row.data, 400)}"
+            tip += f"\n{clip(row.data, 400)}"
             radius = 6
         else:
             tip = f"{row.t:.3f}s  : {row.text}"

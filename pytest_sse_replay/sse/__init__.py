@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from ._event import Event
-from ._parser import SSEParser, event_boundaries, parse_events
+from ._parser import BOM, LINE_END, SSEParser, event_boundaries, parse_events
 from ._pattern import Pattern, compile_pattern
 
 __all__ = [
+    "BOM",
+    "LINE_END",
     "Event",
     "Pattern",
     "SSEParser",

@@ -22,14 +22,14 @@ __all__ = ["SSEParser", "event_boundaries", "parse_events"]
 
 # Streams are read with the Encoding Standard's "UTF-8 decode", which strips one leading
 # byte order mark; the spec's grammar says the same: stream = [ bom ] *event.
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 _CR = 0x0D
 _LF = 0x0A
 # A chunk whose first line is longer than this is split by jumping between line ends
 # (see `feed`); shorter ones by one bytes.split().
 _SHORT_LINE = 512
 # end-of-line = ( cr lf / cr / lf ); the alternation tries CRLF first, so it is one match.
-_LINE_END = re.compile(rb"\r\n|\r|\n")
+LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 class SSEParser:
@@ -119,12 +119,12 @@ class SSEParser:
             head = self._head
             if head is not None:
                 data = head + data
-                if len(data) < 3 and _BOM.startswith(data):
+                if len(data) < 3 and BOM.startswith(data):
                     # Perhaps a BOM split over chunks: wait for the bytes that decide it.
                     self._head = data
                     return []
                 self._head = None
-                if data[:3] == _BOM:
+                if data[:3] == BOM:
                     data = data[3:]
             if self._skip_lf and data:
                 self._skip_lf = False
@@ -337,7 +337,7 @@ def event_boundaries(body: bytes) -> list[int]:
     parser = SSEParser()
     boundaries: list[int] = []
     start = 0
-    for match in _LINE_END.finditer(body):
+    for match in LINE_END.finditer(body):
         end = match.end()
         if parser.feed(body[start:end]):
             boundaries.append(end)
