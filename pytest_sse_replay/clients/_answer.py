@@ -175,12 +175,12 @@ class Answerer:
         start: float,
         read_timeout: float | None,
     ) -> Answer:
-        played = playback.plan
+        plan = playback.plan
         observe = None
-        if transport.on_event is not None and is_event_stream(played.headers):
-            observe = transport._observer(played.times)
+        if transport.on_event is not None and is_event_stream(plan.headers):
+            observe = transport._observer(plan.times)
         release = playback.release if playback.holds_slot else None
-        return Answer(played, start, self.clock, read_timeout, observe, release)
+        return Answer(plan, start, self.clock, read_timeout, observe, release)
 
     def record(
         self,

@@ -103,15 +103,15 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
     def _stream(
         self, face: Face, request: Any, playback: Playback, start: float, is_async: bool
     ) -> Any:
-        played = playback.plan
+        plan = playback.plan
         observe = None
-        if self.on_event is not None and is_event_stream(played.headers):
-            observe = self._observer(played.times)
+        if self.on_event is not None and is_event_stream(plan.headers):
+            observe = self._observer(plan.times)
         return face.response(
-            played.status,
-            played.headers,
+            plan.status,
+            plan.headers,
             face.replay_stream(
-                played,
+                plan,
                 request=request,
                 start=start,
                 clock=self.clock,
@@ -138,16 +138,16 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2Tran
         return observe
 
     def _head_wait(
-        self, face: Face, request: Any, played: Plan, start: float, *, is_async: bool
+        self, face: Face, request: Any, plan: Plan, start: float, *, is_async: bool
     ) -> float:
         """Seconds to wait before the response head; ReadTimeout when the client would not.
 
         httpcore reads the status line and headers under the read timeout, so a server that
         is slow to answer gets the client's ReadTimeout (checked against a real socket).
         """
-        if not played.head_at:
+        if not plan.head_at:
             return 0.0
-        delay = start + played.head_at - self.clock()
+        delay = start + plan.head_at - self.clock()
         timeout = face.read_timeout(request)
         if timeout is not None and delay > timeout:
             with face.mapped_failures(request, is_async=is_async):

@@ -343,18 +343,18 @@ class _Handler(BaseHTTPRequestHandler):
             owner.log(f"{self.command} {self._shown_path(live)} -> 404 (no recording)")
             return
         with playback:
-            played = playback.plan
-            wait = start + played.head_at - time.perf_counter()
-            if played.head_at and wait > 0 and owner.stopping.wait(wait):
+            plan = playback.plan
+            wait = start + plan.head_at - time.perf_counter()
+            if plan.head_at and wait > 0 and owner.stopping.wait(wait):
                 self.close_connection = True
                 return
-            outcome = self._send(played.status, played.headers, played.steps, start)
+            outcome = self._send(plan.status, plan.headers, plan.steps, start)
         resumed = live.header("last-event-id")
         if resumed is not None:
             outcome = f", Last-Event-ID {resumed}{outcome}"
         shown = self._shown_path(live)
         index = playback.played.index if playback.played is not None else "?"
-        owner.log(f"{self.command} {shown} -> {played.status} (#{index}){outcome}")
+        owner.log(f"{self.command} {shown} -> {plan.status} (#{index}){outcome}")
 
     def _plain(self, status: int, text: str) -> None:
         data = text.encode()

@@ -159,17 +159,19 @@ class Player:
         try:
             for fault, context in zip(self.faults, contexts, strict=True):
                 script = fault.apply(script, context)
-            played = self._plan(index, recorded) if script is recorded else plan(script, self.speed)
+            planned = (
+                self._plan(index, recorded) if script is recorded else plan(script, self.speed)
+            )
         except BaseException:
             self._give_back()
             raise
-        if not is_event_stream(played.headers):
+        if not is_event_stream(planned.headers):
             self._give_back()
-            return Playback(None, played, None)
-        return Playback(None, played, self._give_back)
+            return Playback(None, planned, None)
+        return Playback(None, planned, self._give_back)
 
     def _plan(self, index: int | None, script: Script) -> Plan:
-        """The plan of a recording played as it is: made once per recording and kept.
+        """The plan of a recording planned as it is: made once per recording and kept.
 
         Making it is a pass over every chunk; a request sent again (a retry, a reconnect, a
         loop) gets the plan made the first time, while the recording is unchanged (the
@@ -181,10 +183,10 @@ class Player:
             cached = self._plans.get(index)
         if cached is not None and cached[0] == script:
             return cached[1]
-        played = plan(script, self.speed)
+        planned = plan(script, self.speed)
         with self._lock:
-            self._plans[index] = (script, played)
-        return played
+            self._plans[index] = (script, planned)
+        return planned
 
     def _give_back(self) -> None:
         """A stream that held a slot has ended (called by its Playback, once)."""
