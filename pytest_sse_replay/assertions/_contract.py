@@ -10,8 +10,8 @@ from typing import Any
 
 from ..cassette import Cassette, StrPath
 from ..sse import Event
-from ._eventlog import (
-    EventLog,
+from ._eventlog import EventLog, snapshot
+from ._rules import (
     Failure,
     Stream,
     check_before,
@@ -24,10 +24,8 @@ from ._eventlog import (
     check_pairs,
     check_terminal,
     check_within,
-    raise_failures,
-    render,
-    snapshot,
 )
+from ._timeline import raise_failures, render
 
 __all__ = ["Contract", "RuleResult"]
 
