@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ._server import _digest, _dumps, _score
+from ._server import _dumps
+from ._server import run_events as _server_run_events
 
 __all__ = ["run_demo_server", "run_events"]
 
@@ -28,23 +29,8 @@ _MAX_BODY = 64 * 1024
 
 def run_events(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """The events of a multi-agent run for `agents`, as the bundled server streams them."""
-    agents: list[str] = body["agents"]
-    run_id = f"run_{_digest(body)}"
-    scores = {agent: _score(agent) for agent in agents}
-    events: list[tuple[str, dict[str, Any]]] = [
-        ("job.started", {"runId": run_id, "agents": agents})
-    ]
-    # Agents overlap: each starts before the previous one completes.
-    for index, agent in enumerate(agents):
-        events.append(("agent.started", {"agentId": agent}))
-        if index:
-            previous = agents[index - 1]
-            events.append(("agent.completed", {"agentId": previous, "score": scores[previous]}))
-    events.append(("agent.completed", {"agentId": agents[-1], "score": scores[agents[-1]]}))
-    score = round(sum(scores.values()) / len(scores), 4)
-    events.append(("score.computed", {"runId": run_id, "score": score}))
-    events.append(("complete", {"runId": run_id, "status": "complete"}))
-    return events
+    events, terminal = _server_run_events(body)
+    return [*events, terminal]
 
 
 def _encode(name: str, data: object) -> bytes:

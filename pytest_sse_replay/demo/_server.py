@@ -174,6 +174,30 @@ def _score(agent: str) -> float:
     return int(hashlib.sha256(agent.encode()).hexdigest()[:4], 16) % 100 / 100
 
 
+Named = tuple[str, dict[str, Any]]
+
+
+def run_events(body: dict[str, Any]) -> tuple[list[Named], Named]:
+    """The events of a multi-agent run for `body` (`agents`, and `fail: true` for the error
+    path), and its terminal event. The demo's stdlib origin streams the same ones."""
+    agents: list[str] = body["agents"]
+    run_id = f"run_{_digest(body)}"
+    scores = {agent: _score(agent) for agent in agents}
+    events: list[Named] = [("job.started", {"runId": run_id, "agents": agents})]
+    # Agents overlap: each starts before the previous one completes.
+    for index, agent in enumerate(agents):
+        events.append(("agent.started", {"agentId": agent}))
+        if index:
+            previous = agents[index - 1]
+            events.append(("agent.completed", {"agentId": previous, "score": scores[previous]}))
+    events.append(("agent.completed", {"agentId": agents[-1], "score": scores[agents[-1]]}))
+    if body.get("fail") is True:
+        return events, ("error", {"runId": run_id, "status": "error", "message": "the run failed"})
+    score = round(sum(scores.values()) / len(scores), 4)
+    events.append(("score.computed", {"runId": run_id, "score": score}))
+    return events, ("complete", {"runId": run_id, "status": "complete"})
+
+
 class _DeliberateBreak(Exception):
     """Raised by /break after a partial event, so uvicorn drops the connection."""
 
@@ -352,30 +376,14 @@ class _Service:
         if not isinstance(hold, (int, float)) or isinstance(hold, bool):
             return _error(400, "hold must be a number of seconds")
         hold = min(max(float(hold), 0.0), _MAX_HOLD)
-        failed = body.get("fail") is True
-        run_id = f"run_{_digest(body)}"
-        scores = {agent: _score(agent) for agent in agents}
-        score = round(sum(scores.values()) / len(scores), 4)
         if body.get("responseMode") != "stream":
-            if failed:
+            run_id = f"run_{_digest(body)}"
+            if body.get("fail") is True:
                 return _json({"runId": run_id, "status": "error", "message": "the run failed"})
+            scores = {agent: _score(agent) for agent in agents}
+            score = round(sum(scores.values()) / len(scores), 4)
             return _json({"runId": run_id, "status": "complete", "scores": scores, "score": score})
-
-        events: list[tuple[str, dict[str, Any]]] = [
-            ("job.started", {"runId": run_id, "agents": agents})
-        ]
-        # Agents overlap: each starts before the previous one completes.
-        for index, agent in enumerate(agents):
-            events.append(("agent.started", {"agentId": agent}))
-            if index:
-                previous = agents[index - 1]
-                events.append(("agent.completed", {"agentId": previous, "score": scores[previous]}))
-        events.append(("agent.completed", {"agentId": agents[-1], "score": scores[agents[-1]]}))
-        if failed:
-            terminal = ("error", {"runId": run_id, "status": "error", "message": "the run failed"})
-        else:
-            events.append(("score.computed", {"runId": run_id, "score": score}))
-            terminal = ("complete", {"runId": run_id, "status": "complete"})
+        events, terminal = run_events(body)
         chunks = [_event(LF, event=name, data=data) for name, data in events]
         last = _event(LF, event=terminal[0], data=terminal[1])
 
