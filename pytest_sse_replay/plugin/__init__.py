@@ -266,6 +266,7 @@ def sse_cassette(
 ) -> Iterator[ActiveCassette]:
     """The active SSE cassette of this test (activates the default one when unmarked)."""
     from ..clients import routed
+    from ..exceptions import CassetteError
     from ._config import resolve
     from ._hooks import check_before_record
     from ._session import ActiveCassette
@@ -273,13 +274,19 @@ def sse_cassette(
     item = request.node
     settings = resolve(item, _closest_markers(item))
     request.config.stash[_SUMMARY].opened.update(str(p) for p in settings.paths)
-    active = ActiveCassette(
-        settings,
-        test=item.nodeid,
-        run=request.config.stash[_RUN],
-        extra_faults=tuple(sse_faults or ()),
-        before_record=check_before_record(sse_before_record),
-    )
+    broken: str | None = None
+    try:
+        active = ActiveCassette(
+            settings,
+            test=item.nodeid,
+            run=request.config.stash[_RUN],
+            extra_faults=tuple(sse_faults or ()),
+            before_record=check_before_record(sse_before_record),
+        )
+    except CassetteError as exc:  # a broken file: its message names it, field and line
+        broken = str(exc)
+    if broken is not None:  # outside the except: no "during handling" chain in the report
+        pytest.fail(broken, pytrace=False)
     item.stash[_ACTIVE] = active
     try:
         with routed(active):

@@ -128,3 +128,28 @@ def test_replay_server_checks_its_arguments() -> None:
         ReplayServer(AGENT_RUN, faults=[faults.merge])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="ReplayServer: speed must be a number"):
         ReplayServer(AGENT_RUN, speed="1")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fixture", ["sse_cassette", "sse_server"])
+def test_a_broken_cassette_fails_the_test_in_one_line_naming_file_and_field(
+    pytester: pytest.Pytester, fixture: str
+) -> None:
+    """A cassette that does not load fails the test with the loader's one-line message (file,
+    field, line), not a traceback through the plugin and the loader."""
+    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "broken.yaml").write_text("version: 1\ninteractions: 5\n")
+    pytester.makepyfile(
+        test_user=f"""
+        import pytest
+
+        @pytest.mark.sse_cassette("broken")
+        def test_run({fixture}):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*cassettes/broken.yaml: interactions: expected a list, got an int 5 (line 2 of the file)"]
+    )
+    assert_no_plugin_frames(result)
