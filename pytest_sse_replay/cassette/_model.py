@@ -559,7 +559,10 @@ def _timestamp(value: object, path: FieldPath) -> datetime:
         raise _Invalid(path, f"expected a UTC time in ISO 8601, got {_show(value)}")
     if value.tzinfo is None:
         raise _Invalid(path, f"the time {value.isoformat()} has no time zone (write it with Z)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is a time before the year 1 in UTC
+        raise _Invalid(path, f"the time {value.isoformat()} is out of range in UTC") from None
 
 
 def _interaction(value: object, path: FieldPath) -> tuple[_Request, _Response]:

@@ -87,6 +87,14 @@ def test_an_unquoted_or_offset_time_is_read_as_utc(tmp_path: Path) -> None:
             "recorded_at: the time 2026-03-01T12:00:00 has no time zone*",
         ),
         ("recorded_at: 5", "recorded_at: expected a UTC time in ISO 8601, got an int 5"),
+        (
+            "recorded_at: '0001-01-01T00:00:00+14:00'",
+            "recorded_at: the time 0001-01-01T00:00:00+14:00 is out of range in UTC",
+        ),
+        (
+            "recorded_at: '9999-12-31T23:59:59-12:00'",
+            "recorded_at: the time 9999-12-31T23:59:59-12:00 is out of range in UTC",
+        ),
         ("recorded_with: [httpx]", "recorded_with: expected a mapping, got a list"),
         ("recorded_with: {httpx: 0}", "recorded_with.httpx: expected a text, got an int 0"),
     ],
