@@ -82,8 +82,35 @@ def assert_no_plugin_frames(result: pytest.RunResult) -> None:
             '@pytest.mark.sse_cassette("agent_run", faults=[1])',
             "*@pytest.mark.sse_cassette: faults[[]0] is 1 (int), not a fault*",
         ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", speed=10**400)',
+            "*@pytest.mark.sse_cassette: speed must be a finite number >= 0, not 1000*",
+        ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", redact_query=None)',
+            "*@pytest.mark.sse_cassette: redact_query must be header or parameter names",
+        ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", match_on=5)',
+            "*@pytest.mark.sse_cassette: match_on: expected a list such as [[]'json'], got 5",
+        ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", ignore_json_paths=None)',
+            "*@pytest.mark.sse_cassette: ignore_json_paths: expected a list of paths*, got None",
+        ),
     ],
-    ids=["typo", "speed-text", "speed-negative", "fault-class", "one-fault", "not-a-fault"],
+    ids=[
+        "typo",
+        "speed-text",
+        "speed-negative",
+        "fault-class",
+        "one-fault",
+        "not-a-fault",
+        "speed-past-float",
+        "redact-none",
+        "match-on-int",
+        "ignore-paths-none",
+    ],
 )
 def test_marker_mistake_fails_with_the_message_alone(
     pytester: pytest.Pytester, marker: str, message: str
