@@ -213,11 +213,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             and "sse_cassette" not in item.fixturenames
         ):
             item.fixturenames.append("sse_cassette")
-    from ._config import unused_policy
 
-    if unused_policy(config) != "ignore" and any(
-        item.get_closest_marker(MARKER) is not None for item in items
-    ):
+    # Who uses which cassette serves sse_unused, and verify's "not requested" (judged only
+    # for a cassette one test uses).
+    if any(item.get_closest_marker(MARKER) is not None for item in items):
         from ._hygiene import cassette_users
 
         config.stash[_SUMMARY].users = {
@@ -395,7 +394,8 @@ def _account(item: pytest.Item, active: ActiveCassette) -> list[str]:
     """Tally this test's trust checks (kept for the end of the run); the problems that fail it."""
     from ._drift import DriftTally, account
 
-    tally, problems = account(active, item.nodeid)
+    users = item.config.stash[_SUMMARY].users.get(str(active.path), {item.nodeid})
+    tally, problems = account(active, item.nodeid, shared=users != {item.nodeid})
     if hasattr(item.config, "workerinput"):
         # A pytest-xdist worker: the tally travels to the controller with the test's report.
         item.user_properties.append((_TALLY_PROPERTY, tally.as_dict()))

@@ -293,13 +293,14 @@ class ActiveCassette:
             self.incomplete += 1
             (self.problems if self.settings.incomplete == "fail" else self.warnings).append(message)
 
-    def verify(self) -> _drift.Verdict:
+    def verify(self, *, unrequested: bool = True) -> _drift.Verdict:
         """The live streams of this test compared with the cassette (`--sse-record=verify`)."""
         return _drift.verify(
             self._loaded,
             self._redacted(),
             match_on=self.settings.match_on,
             timing=self.settings.verify_timing,
+            unrequested=unrequested,
         )
 
     def close(self) -> None:
