@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from .._text import loads_json
 from ..cassette import REDACTED, Interaction, RecordedRequest
 from ..exceptions import NoRecording
 
@@ -183,7 +183,7 @@ def _query_matches(
 
 def _json_or_none(body: bytes) -> object:
     try:
-        return json.loads(body)
+        return loads_json(body)
     except ValueError:
         return _NOT_JSON
 

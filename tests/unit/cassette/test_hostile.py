@@ -416,3 +416,33 @@ def test_save_refuses_what_load_would_refuse_in_urls_and_headers(tmp_path: Path)
         with pytest.raises(ValueError, match=bad):
             Cassette([Interaction(request, chosen)]).save(tmp_path / "c.yaml")
         assert not (tmp_path / "c.yaml").exists()
+
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("match_on", [["json"], ["body"]])
+def test_a_request_body_nested_too_deep_for_python_replays(
+    tmp_path: Path, match_on: list[str]
+) -> None:
+    """A recorded and a sent JSON body 100,000 lists deep are matched (as text), not a
+    RecursionError out of the transport."""
+    body = ('{"q": ' + _deep(100_000) + "}").encode()
+    request = RecordedRequest("POST", URL, [("content-type", "application/json")], body)
+    response = RecordedResponse(200, [], [Chunk(0.1, b"ok")], Ending("complete"))
+    transport = ReplayTransport(Cassette([Interaction(request, response)]), match_on=match_on)
+    with httpx.Client(transport=transport) as client:
+        sent = client.post(URL, content=body, headers={"content-type": "application/json"})
+    assert sent.content == b"ok"
+
+
+def test_a_json_request_body_too_deep_to_walk_is_redacted_whole() -> None:
+    """A JSON body nested too deep to look at field by field is kept as REDACTED, since no
+    field of it can be shown to hold no secret."""
+    from pytest_sse_replay.cassette import Redaction
+
+    body = ('{"password": "hunter2-secret", "x": ' + _deep(100_000) + "}").encode()
+    request = RecordedRequest("POST", URL, [("content-type", "application/json")], body)
+    redacted, _ = Redaction().request(request)
+    assert redacted.body == b"REDACTED"
