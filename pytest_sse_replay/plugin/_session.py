@@ -15,7 +15,7 @@ from ..playback import Fault, Matcher, NoRecording, Played
 from ..sse import Event
 from . import _drift
 from ._config import CassetteSettings, RecordMode
-from ._hooks import BeforeRecord, apply_before_record
+from ._hooks import FIXTURE, BeforeRecord, BeforeRecordError, apply_before_record
 from ._network import recording
 from ._run import Run
 
@@ -326,6 +326,11 @@ class ActiveCassette:
                     self.new.interactions[self._saved :] = apply_before_record(
                         self.before_record, self.new.interactions[self._saved :]
                     )
+                except BeforeRecordError as exc:  # our check of what it returned: one line
+                    self._saved = len(self.new.interactions)
+                    raise NotSaved(
+                        f"cassette {self.path}: the recording was not saved: {exc}"
+                    ) from None
                 except BaseException:
                     self._saved = len(self.new.interactions)  # tried once, as below
                     raise
@@ -341,6 +346,16 @@ class ActiveCassette:
             reason = exc.strerror or str(exc) or type(exc).__name__
             raise NotSaved(
                 f"cassette {self.path}: the recording was not saved ({reason})"
+            ) from None
+        except (ValueError, TypeError, AttributeError) as exc:
+            # A value the file cannot hold (save refuses it before writing), or the cassette
+            # already on disk does not load. With a hook, most likely something it changed
+            # (chunks="..." has no .data).
+            if isinstance(exc, AttributeError) and self.before_record is None:
+                raise
+            hook = f" (after fixture {FIXTURE} changed it)" if self.before_record else ""
+            raise NotSaved(
+                f"cassette {self.path}: the recording was not saved{hook}: {exc}"
             ) from None
         finally:
             # Tried once: a later save (at teardown) writes only what came after.
