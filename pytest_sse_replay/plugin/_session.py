@@ -62,6 +62,8 @@ class ActiveCassette:
         self.incomplete = 0
         self.expired = False
 
+        for folder in dict.fromkeys(path.parent for path in settings.paths):
+            run.sweep(folder)
         self.existed = self.path.exists()
         # Written earlier in this run, by another test or xdist worker: in `once` mode it
         # is still being recorded, so it replays what it has and records the rest.
