@@ -322,3 +322,14 @@ def test_bad_request_body_is_400(jobs_server: str) -> None:
         sock.sendall(b"POST /v2/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
     assert requests.post(f"{jobs_server}/v2/jobs", json={}, timeout=TIMEOUT).status_code == 200
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536"])
+def test_serve_port_out_of_range_is_a_usage_error(
+    port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --port outside 0-65535 is exit 2 naming it, not an OverflowError traceback from bind()."""
+    assert main(["serve", str(JOBS), "--port", port]) == 2
+    err = capsys.readouterr().err
+    assert f"--port {port}: expected a port from 0 to 65535" in err
+    assert "Traceback" not in err
