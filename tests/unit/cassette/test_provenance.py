@@ -11,6 +11,7 @@ import pytest
 from pytest_sse_replay import Cassette, CassetteError, RecordingTransport
 from pytest_sse_replay.cassette._provenance import (
     calling_distribution,
+    distribution_version,
     expired_by,
     major_changes,
     parse_age,
@@ -244,3 +245,11 @@ def test_requests_and_aiohttp_recordings_write_provenance(live_server: str, tmp_
         assert cassette.recorded_at is not None
         assert cassette.recorded_with[client] == importlib.metadata.version(client)
         assert {"pytest-sse-replay", "python"} <= set(cassette.recorded_with)
+
+
+def test_a_recorded_with_entry_of_an_empty_name_is_no_major_change() -> None:
+    """A cassette's recorded_with naming the package '' (hand-edited, hostile) is no package
+    installed, not a ValueError from importlib.metadata at the test's setup."""
+    assert major_changes({"": "1.0", "httpx": "0.0.1-not-installed-major"}) == [
+        f"httpx 0.0.1-not-installed-major -> {distribution_version('httpx')}"
+    ]
