@@ -333,3 +333,33 @@ def test_serve_port_out_of_range_is_a_usage_error(
     err = capsys.readouterr().err
     assert f"--port {port}: expected a port from 0 to 65535" in err
     assert "Traceback" not in err
+
+
+def test_serve_sends_non_ascii_header_values_as_replay_does() -> None:
+    """`sse-replay serve` writes a header value beyond latin-1 as UTF-8 bytes instead of
+    failing the request in its handler."""
+    from pytest_sse_replay.cassette import (
+        Chunk,
+        Ending,
+        Interaction,
+        RecordedRequest,
+        RecordedResponse,
+    )
+
+    response = RecordedResponse(
+        200,
+        [("content-type", "text/event-stream"), ("x-check", "ok ✓")],
+        [Chunk(0.01, b"data: 1\n\n")],
+        Ending("complete"),
+    )
+    cassette = Cassette([Interaction(RecordedRequest("GET", "http://service.test/s"), response)])
+    with (
+        ReplayServer(cassette) as url,
+        socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=5) as sock,
+    ):
+        sock.sendall(b"GET /s HTTP/1.0\r\nHost: x\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(4096):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200")
+    assert "x-check: ok ✓\r\n".encode() in received
