@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Literal
 
+from .._text import loads_json
 from ..cassette import Interaction, RecordedResponse
 from ..sse import compile_pattern
 
@@ -68,7 +68,7 @@ class Structure:
         keys: dict[str, dict[str, set[str]]] = {}
         if not response.is_event_stream:
             try:
-                value = json.loads(response.body)
+                value = loads_json(response.body)
             except ValueError:
                 pass
             else:
@@ -78,7 +78,7 @@ class Structure:
         for event in events:
             shape = keys.setdefault(event.name, {})
             try:
-                value = json.loads(event.data)
+                value = loads_json(event.data)
             except ValueError:
                 shape.setdefault("", set()).add("text" if event.data else "empty")
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._atomic import remove_stale_temporaries_in
 from ._model import (
     CLIENT_CLOSED,
     COMPLETE,
@@ -47,6 +48,7 @@ __all__ = [
     "note",
     "now",
     "parse_age",
+    "remove_stale_temporaries_in",
     "round_us",
     "set_chunk_data",
     "set_chunk_t",

@@ -11,10 +11,16 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import time
 from pathlib import Path
 
-__all__ = ["STALE_AFTER", "create_temporary", "remove_stale_temporaries"]
+__all__ = [
+    "STALE_AFTER",
+    "create_temporary",
+    "remove_stale_temporaries",
+    "remove_stale_temporaries_in",
+]
 
 # Seconds after which a temporary file is left over whatever its pid says.
 STALE_AFTER = 600.0
@@ -84,4 +90,21 @@ def remove_stale_temporaries(path: Path, *, now: float | None = None) -> list[st
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
                 removed.append(name)
+    return removed
+
+
+# `.<cassette name>.<pid>[-n].tmp`, as _name writes them.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.\d+(?:-\d+)?\.tmp")
+
+
+def remove_stale_temporaries_in(directory: Path, *, now: float | None = None) -> list[str]:
+    """Remove every stale temporary file of a save in `directory` (whatever the cassette):
+    a run that only replays then cleans up after a save killed in an earlier run."""
+    try:
+        names = {m["name"] for e in os.scandir(directory) if (m := _TEMPORARY.fullmatch(e.name))}
+    except OSError:
+        return []
+    removed: list[str] = []
+    for name in sorted(names):
+        removed.extend(remove_stale_temporaries(directory / name, now=now))
     return removed

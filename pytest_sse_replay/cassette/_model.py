@@ -20,6 +20,7 @@ from itertools import accumulate, repeat
 from os import PathLike
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
+from urllib.parse import urlsplit
 
 from ..exceptions import CassetteError
 from ..sse import Event
@@ -242,6 +243,7 @@ class Cassette:
 
 VERSION = 1
 
+
 class _Request(NamedTuple):
     method: str
     url: str
@@ -457,6 +459,26 @@ def _text(value: object, path: FieldPath) -> str:
     return value
 
 
+def _url(url: str, path: FieldPath, error: Callable[[FieldPath, str], Exception]) -> str:
+    # Replay parses every recorded URL to match requests: one Python cannot parse (a port out of
+    # range, a broken IPv6 address) is refused with the file, not raised from inside replay.
+    try:
+        urlsplit(url).port  # noqa: B018  (the port is only checked when read)
+    except ValueError as exc:
+        raise error(path, f"not a URL ({exc}): {url!r}") from None
+    return url
+
+
+# CR, LF and NUL end a header line: `sse-replay serve` would write a header split in two.
+_HEADER_BREAK = re.compile(r"[\r\n\x00]")
+
+
+def _header_text(text: str, path: FieldPath, error: Callable[[FieldPath, str], Exception]) -> str:
+    if _HEADER_BREAK.search(text):
+        raise error(path, f"a header name or value holds no CR, LF or NUL, got {text!r}")
+    return text
+
+
 def _seconds(value: object, path: FieldPath) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Invalid(path, f"expected a number of seconds, got {_show(value)}")
@@ -524,7 +546,10 @@ def _timestamp(value: object, path: FieldPath) -> datetime:
         raise _Invalid(path, f"expected a UTC time in ISO 8601, got {_show(value)}")
     if value.tzinfo is None:
         raise _Invalid(path, f"the time {value.isoformat()} has no time zone (write it with Z)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is a time before the year 1 in UTC
+        raise _Invalid(path, f"the time {value.isoformat()} is out of range in UTC") from None
 
 
 def _interaction(value: object, path: FieldPath) -> tuple[_Request, _Response]:
@@ -538,7 +563,7 @@ def _request(value: object, path: FieldPath) -> _Request:
     mapping = _fields(value, path, ("method", "url", "headers", "body"), ("body_encoding",))
     return _Request(
         method=_text(mapping["method"], (*path, "method")),
-        url=_text(mapping["url"], (*path, "url")),
+        url=_url(_text(mapping["url"], (*path, "url")), (*path, "url"), _Invalid),
         headers=_headers(mapping["headers"], (*path, "headers")),
         body=bytes(_body(mapping, path)),
     )
@@ -570,10 +595,14 @@ def _headers(value: object, path: FieldPath) -> tuple[tuple[str, str], ...]:
     for name, values in _mapping(value, path).items():
         if not isinstance(name, str):
             raise _Invalid(path, f"expected header names as text, got {_show(name)}")
+        _header_text(name, path, _Invalid)
         if isinstance(values, str):
-            headers.append((name, values))
+            headers.append((name, _header_text(values, (*path, name), _Invalid)))
         elif isinstance(values, list):
-            headers.extend((name, _text(item, (*path, name, i))) for i, item in enumerate(values))
+            headers.extend(
+                (name, _header_text(_text(item, (*path, name, i)), (*path, name, i), _Invalid))
+                for i, item in enumerate(values)
+            )
         else:
             raise _Invalid(
                 (*path, name), f"expected a text or a list of texts, got {_show(values)}"
@@ -763,8 +792,9 @@ def _check_text(value: object, path: FieldPath) -> str:
 def _headers_document(headers: Sequence[tuple[str, str]], path: FieldPath) -> dict[str, Any]:
     grouped: dict[str, list[str]] = {}
     for name, value in headers:
-        _check_text(name, path)
-        grouped.setdefault(name, []).append(_check_text(value, (*path, name)))
+        _header_text(_check_text(name, path), path, _invalid_model)
+        value = _header_text(_check_text(value, (*path, name)), (*path, name), _invalid_model)
+        grouped.setdefault(name, []).append(value)
     return {name: values[0] if len(values) == 1 else values for name, values in grouped.items()}
 
 
@@ -789,7 +819,11 @@ def _document(
         request, response = interaction.request, interaction.response
         request_doc: dict[str, Any] = {
             "method": _check_text(request.method, (*path, "request", "method")),
-            "url": _check_text(request.url, (*path, "request", "url")),
+            "url": _url(
+                _check_text(request.url, (*path, "request", "url")),
+                (*path, "request", "url"),
+                _invalid_model,
+            ),
             "headers": _headers_document(request.headers, (*path, "request", "headers")),
         }
         _put_body(request_doc, request.body, (*path, "request"))

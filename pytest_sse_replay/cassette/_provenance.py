@@ -61,7 +61,8 @@ def distribution_version(name: str) -> str | None:
     """The installed version of distribution `name`, or None."""
     try:
         return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        # ValueError: an empty name (a cassette's recorded_with may say anything).
         return None
 
 

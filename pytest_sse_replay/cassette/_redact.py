@@ -219,14 +219,18 @@ class Redaction:
         return urlencode(redacted).encode()
 
     def _redact_json(self, body: bytes, secrets: set[str]) -> bytes:
+        found: set[str] = set()
         try:
             document = json.loads(body)
+            redacted = _redact_json_value(document, self.body_keys, found)
+            if redacted == document:
+                return body
         except ValueError:
             return body
-        found: set[str] = set()
-        redacted = _redact_json_value(document, self.body_keys, found)
-        if redacted == document:
-            return body
+        except RecursionError:
+            # Nested too deep to read or walk field by field: no field of it can be shown
+            # to be free of a secret, so none of it is kept.
+            return REDACTED.encode()
         secrets.update(found)
         # Written again the way it was (compact or spaced), so the body stays recognisable.
         spaced = b'": ' in body or b", " in body

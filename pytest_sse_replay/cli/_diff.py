@@ -14,14 +14,13 @@ another.
 from __future__ import annotations
 
 import difflib
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .._text import plural
+from .._text import loads_json, plural
 from ..cassette import Cassette, Interaction
 from ..sse import Event
 
@@ -220,7 +219,7 @@ def _event_keys(events: Iterable[Event]) -> dict[str, set[str]]:
     keys: dict[str, set[str]] = {}
     for event in events:
         try:
-            value = json.loads(event.data)
+            value = loads_json(event.data)
         except ValueError:
             continue
         if isinstance(value, dict):
@@ -230,7 +229,7 @@ def _event_keys(events: Iterable[Event]) -> dict[str, set[str]]:
 
 def _body_keys(body: bytes) -> set[str] | None:
     try:
-        value = json.loads(body)
+        value = loads_json(body)
     except ValueError:
         return None
     return _paths(value) if isinstance(value, dict | list) else None

@@ -442,6 +442,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageProblem(f"--fault {exc}") from None
     if args.speed < 0:
         raise UsageProblem(f"--speed {args.speed:g}: expected a number >= 0")
+    if not 0 <= args.port <= 65535:  # bind() would raise OverflowError
+        raise UsageProblem(f"--port {args.port}: expected a port from 0 to 65535 (0: a free one)")
     try:
         server = ReplayServer(
             cassette,

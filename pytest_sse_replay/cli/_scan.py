@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+from .._text import loads_json
 from ..cassette import REDACTED
 
 __all__ = [
@@ -184,7 +185,7 @@ def _jwt_header(token: str) -> bool:
     # As detect-secrets does: a JWT's first part must decode to a JSON object.
     part = token.split(".", 1)[0]
     try:
-        value = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        value = loads_json(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return False
     return isinstance(value, dict)

@@ -27,9 +27,21 @@ try:  # httpx2 is optional: `pytest-sse-replay[httpx2]`, Python >= 3.11.
 except ImportError:  # pragma: no cover - exercised only where httpx2 is not installed
     _httpx2 = None
 
-__all__ = ["Face", "face_for"]
+__all__ = ["Face", "face_for", "header_bytes"]
 
 Clock = Callable[[], float]
+
+
+def header_bytes(text: str) -> bytes:
+    """A recorded header name or value as the bytes on the wire.
+
+    Recording reads header bytes as latin-1, so latin-1 gives them back exactly; a
+    hand-written value beyond latin-1 ("\u2713") goes as UTF-8, as a server would send
+    it. Left as str, httpx encodes it as ASCII and raises UnicodeEncodeError."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
 
 
 class Face:
@@ -73,8 +85,9 @@ class Face:
     # -- responses ------------------------------------------------------------------------
 
     def response(self, status: int, headers: Sequence[tuple[str, str]], stream: Any) -> Any:
+        raw = [(header_bytes(name), header_bytes(value)) for name, value in headers]
         return self.module.Response(
-            status, headers=list(headers), stream=stream, extensions={"http_version": b"HTTP/1.1"}
+            status, headers=raw, stream=stream, extensions={"http_version": b"HTTP/1.1"}
         )
 
     def replay_stream(

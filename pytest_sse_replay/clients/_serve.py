@@ -42,6 +42,7 @@ from ..playback import (
     walk,
 )
 from ._answer import local_servers
+from ._faces import header_bytes
 
 __all__ = ["FaultSpecError", "ReplayServer", "parse_fault"]
 
@@ -380,7 +381,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response_only(status)
         for name, value in headers:
             if name.lower() not in _HOP_BY_HOP:
-                self.send_header(name, value)
+                # send_header encodes strictly as latin-1: a value beyond it goes as the
+                # bytes replay sends (UTF-8), not as a UnicodeEncodeError in the handler.
+                self.send_header(
+                    header_bytes(name).decode("latin-1"), header_bytes(value).decode("latin-1")
+                )
         self._cors_header(headers)
         if has_body:
             if chunked:

@@ -7,7 +7,7 @@ them a wrong value would only fail deep inside the first request (`'<' not suppo
 
 from __future__ import annotations
 
-import math
+import sys
 from collections.abc import Sequence
 
 from ._plan import Fault
@@ -22,7 +22,8 @@ def check_speed(speed: object, where: str) -> float:
             f"{where}: speed must be a number >= 0 (0: at once, 1: as recorded, 2: twice as "
             f"fast), not {speed!r}"
         )
-    if speed < 0 or math.isnan(speed) or math.isinf(speed):
+    # Compared as given: math.isinf(10**400) raises OverflowError (no float holds it).
+    if not 0 <= speed <= sys.float_info.max:
         raise ValueError(f"{where}: speed must be a finite number >= 0, not {speed!r}")
     return float(speed)
 

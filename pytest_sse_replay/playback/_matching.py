@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from .._text import loads_json
 from ..cassette import REDACTED, Interaction, RecordedRequest
 from ..exceptions import NoRecording
 
@@ -70,6 +70,8 @@ def parse_match_on(match_on: Sequence[str] | None) -> tuple[str, ...]:
         return ()
     if isinstance(match_on, str):
         match_on = (match_on,)
+    if not isinstance(match_on, Iterable):
+        raise ValueError(f"match_on: expected a list such as ['json'], got {match_on!r}")
     checked: list[str] = []
     for item in match_on:
         if not isinstance(item, str) or not (
@@ -104,6 +106,10 @@ def parse_ignore_json_paths(paths: Sequence[str] | str) -> tuple[tuple[_Step, ..
     """Parse paths such as "metadata.request_id" or "messages[*].timestamp"."""
     if isinstance(paths, str):
         paths = (paths,)
+    if not isinstance(paths, Iterable):
+        raise ValueError(
+            f"ignore_json_paths: expected a list of paths like 'a.b[*].c', got {paths!r}"
+        )
     parsed = []
     for path in paths:
         if not isinstance(path, str) or not path.strip():
@@ -177,7 +183,7 @@ def _query_matches(
 
 def _json_or_none(body: bytes) -> object:
     try:
-        return json.loads(body)
+        return loads_json(body)
     except ValueError:
         return _NOT_JSON
 

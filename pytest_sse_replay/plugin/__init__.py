@@ -213,11 +213,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             and "sse_cassette" not in item.fixturenames
         ):
             item.fixturenames.append("sse_cassette")
-    from ._config import unused_policy
 
-    if unused_policy(config) != "ignore" and any(
-        item.get_closest_marker(MARKER) is not None for item in items
-    ):
+    # Who uses which cassette serves sse_unused, and verify's "not requested" (judged only
+    # for a cassette one test uses).
+    if any(item.get_closest_marker(MARKER) is not None for item in items):
         from ._hygiene import cassette_users
 
         config.stash[_SUMMARY].users = {
@@ -266,6 +265,7 @@ def sse_cassette(
 ) -> Iterator[ActiveCassette]:
     """The active SSE cassette of this test (activates the default one when unmarked)."""
     from ..clients import routed
+    from ..exceptions import CassetteError
     from ._config import resolve
     from ._hooks import check_before_record
     from ._session import ActiveCassette
@@ -273,13 +273,19 @@ def sse_cassette(
     item = request.node
     settings = resolve(item, _closest_markers(item))
     request.config.stash[_SUMMARY].opened.update(str(p) for p in settings.paths)
-    active = ActiveCassette(
-        settings,
-        test=item.nodeid,
-        run=request.config.stash[_RUN],
-        extra_faults=tuple(sse_faults or ()),
-        before_record=check_before_record(sse_before_record),
-    )
+    broken: str | None = None
+    try:
+        active = ActiveCassette(
+            settings,
+            test=item.nodeid,
+            run=request.config.stash[_RUN],
+            extra_faults=tuple(sse_faults or ()),
+            before_record=check_before_record(sse_before_record),
+        )
+    except CassetteError as exc:  # a broken file: its message names it, field and line
+        broken = str(exc)
+    if broken is not None:  # outside the except: no "during handling" chain in the report
+        pytest.fail(broken, pytrace=False)
     item.stash[_ACTIVE] = active
     try:
         with routed(active):
@@ -388,7 +394,8 @@ def _account(item: pytest.Item, active: ActiveCassette) -> list[str]:
     """Tally this test's trust checks (kept for the end of the run); the problems that fail it."""
     from ._drift import DriftTally, account
 
-    tally, problems = account(active, item.nodeid)
+    users = item.config.stash[_SUMMARY].users.get(str(active.path), {item.nodeid})
+    tally, problems = account(active, item.nodeid, shared=users != {item.nodeid})
     if hasattr(item.config, "workerinput"):
         # A pytest-xdist worker: the tally travels to the controller with the test's report.
         item.user_properties.append((_TALLY_PROPERTY, tally.as_dict()))

@@ -11,7 +11,7 @@ import hashlib
 import inspect
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,7 +156,7 @@ def _pattern(value: object, where: str) -> str:
 def _names(value: Sequence[str] | str, what: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = (value,)
-    if not all(isinstance(v, str) for v in value):
+    if not isinstance(value, Iterable) or not all(isinstance(v, str) for v in value):
         raise TypeError(f"sse_cassette: {what} must be header or parameter names")
     return tuple(value)
 

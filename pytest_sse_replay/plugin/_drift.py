@@ -90,9 +90,14 @@ class DriftTally:
         return out
 
 
-def account(active: ActiveCassette, test: str) -> tuple[DriftTally, list[str]]:
+def account(
+    active: ActiveCassette, test: str, *, shared: bool = False
+) -> tuple[DriftTally, list[str]]:
     """The trust checks of one test that used `active`: its tally, and the problems that
-    fail it (expired under `fail`, incomplete recordings, drift under `sse_drift = fail`)."""
+    fail it (expired under `fail`, incomplete recordings, drift under `sse_drift = fail`).
+
+    For a cassette `shared` by several tests, a recording this test did not ask for is
+    another test's, not drift."""
     tally = DriftTally()
     active.check_recordings()
     problems = list(active.problems)
@@ -103,7 +108,7 @@ def account(active: ActiveCassette, test: str) -> tuple[DriftTally, list[str]]:
     tally.incomplete += active.incomplete
     if active.verifies:
         tally.verified_paths.add(path)
-        verdict = active.verify()
+        verdict = active.verify(unrequested=not shared)
         tally.warnings.extend(f"{line} ({test})" for line in verdict.warnings)
         if verdict.drifted:
             tally.drifted_paths.add(path)
@@ -150,9 +155,11 @@ def verify(
     *,
     match_on: Sequence[str] = (),
     timing: float | None = 3.0,
+    unrequested: bool = True,
 ) -> Verdict:
     """Pair each live interaction with the recording replay would have answered it from,
-    and compare their structures; unpaired ones on either side are drift too."""
+    and compare their structures; unpaired ones on either side are drift too (recordings
+    no live request asked for only when `unrequested`)."""
     verdict = Verdict()
     matcher = Matcher(recorded, match_on)
     used: set[int] = set()
@@ -173,7 +180,7 @@ def verify(
             verdict.drift.extend(f"  {line}" for line in drift)
         verdict.warnings.extend(f"{heading}: {d}" for d in differences if d.level == "warning")
     for index, interaction in enumerate(recorded):
-        if index not in used:
+        if unrequested and index not in used:
             verdict.drift.append(
                 f"{_label(interaction, index, 'recorded')}: not requested by the live run"
             )

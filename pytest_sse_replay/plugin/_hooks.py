@@ -6,11 +6,21 @@ from collections.abc import Callable, Sequence
 
 from ..cassette import Interaction
 
-__all__ = ["FIXTURE", "BeforeRecord", "apply_before_record", "check_before_record"]
+__all__ = [
+    "FIXTURE",
+    "BeforeRecord",
+    "BeforeRecordError",
+    "apply_before_record",
+    "check_before_record",
+]
 
 FIXTURE = "sse_before_record"
 
 BeforeRecord = Callable[[Interaction], "Interaction | None"]
+
+
+class BeforeRecordError(TypeError):
+    """The hook's function returned something else than an interaction or None."""
 
 
 def check_before_record(value: object) -> BeforeRecord | None:
@@ -32,7 +42,7 @@ def apply_before_record(
         if result is None:
             continue
         if not isinstance(result, Interaction):
-            raise TypeError(
+            raise BeforeRecordError(
                 f"fixture {FIXTURE}: its function must return the interaction (changed or "
                 f"not) or None to drop it, got {type(result).__name__}: {result!r:.200}"
             )

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import filelock
 
+from ..cassette import remove_stale_temporaries_in
+
 __all__ = ["Run", "lock_directory"]
 
 # How long a save waits for another process's save of the same cassette.
@@ -70,6 +72,13 @@ class Run:
         # The process that made the folder removes it when the run ends; a worker is
         # handed the controller's.
         self._made = False
+        self._swept: set[Path] = set()
+
+    def sweep(self, directory: Path) -> None:
+        """Once per run and folder: remove what saves killed in earlier runs left there."""
+        if directory not in self._swept:
+            self._swept.add(directory)
+            remove_stale_temporaries_in(directory)
 
     @property
     def folder(self) -> Path:

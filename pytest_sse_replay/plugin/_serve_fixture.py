@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ..cassette import Cassette
+from ..cassette import Cassette, CassetteError
 from ..clients import ReplayServer
 from ._config import resolve
 
@@ -35,8 +35,15 @@ def sse_server_fixture(
             pytrace=False,
         )
     cassette = Cassette()
+    broken = None
     for path in settings.paths:
-        cassette.interactions.extend(Cassette.load(path).interactions)
+        try:
+            cassette.interactions.extend(Cassette.load(path).interactions)
+        except CassetteError as exc:  # it names the file and the field: one line says it all
+            broken = f"sse_server: {exc}"
+            break
+    if broken is not None:
+        pytest.fail(broken, pytrace=False)
     cassette.path = settings.paths[0]
     # Faults from a parametrized `sse_faults` too, as the `sse_cassette` fixture takes them.
     try:

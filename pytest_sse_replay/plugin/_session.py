@@ -15,7 +15,7 @@ from ..playback import Fault, Matcher, NoRecording, Played
 from ..sse import Event
 from . import _drift
 from ._config import CassetteSettings, RecordMode
-from ._hooks import BeforeRecord, apply_before_record
+from ._hooks import FIXTURE, BeforeRecord, BeforeRecordError, apply_before_record
 from ._network import recording
 from ._run import Run
 
@@ -62,6 +62,8 @@ class ActiveCassette:
         self.incomplete = 0
         self.expired = False
 
+        for folder in dict.fromkeys(path.parent for path in settings.paths):
+            run.sweep(folder)
         self.existed = self.path.exists()
         # Written earlier in this run, by another test or xdist worker: in `once` mode it
         # is still being recorded, so it replays what it has and records the rest.
@@ -293,13 +295,14 @@ class ActiveCassette:
             self.incomplete += 1
             (self.problems if self.settings.incomplete == "fail" else self.warnings).append(message)
 
-    def verify(self) -> _drift.Verdict:
+    def verify(self, *, unrequested: bool = True) -> _drift.Verdict:
         """The live streams of this test compared with the cassette (`--sse-record=verify`)."""
         return _drift.verify(
             self._loaded,
             self._redacted(),
             match_on=self.settings.match_on,
             timing=self.settings.verify_timing,
+            unrequested=unrequested,
         )
 
     def close(self) -> None:
@@ -325,6 +328,11 @@ class ActiveCassette:
                     self.new.interactions[self._saved :] = apply_before_record(
                         self.before_record, self.new.interactions[self._saved :]
                     )
+                except BeforeRecordError as exc:  # our check of what it returned: one line
+                    self._saved = len(self.new.interactions)
+                    raise NotSaved(
+                        f"cassette {self.path}: the recording was not saved: {exc}"
+                    ) from None
                 except BaseException:
                     self._saved = len(self.new.interactions)  # tried once, as below
                     raise
@@ -340,6 +348,16 @@ class ActiveCassette:
             reason = exc.strerror or str(exc) or type(exc).__name__
             raise NotSaved(
                 f"cassette {self.path}: the recording was not saved ({reason})"
+            ) from None
+        except (ValueError, TypeError, AttributeError) as exc:
+            # A value the file cannot hold (save refuses it before writing), or the cassette
+            # already on disk does not load. With a hook, most likely something it changed
+            # (chunks="..." has no .data).
+            if isinstance(exc, AttributeError) and self.before_record is None:
+                raise
+            hook = f" (after fixture {FIXTURE} changed it)" if self.before_record else ""
+            raise NotSaved(
+                f"cassette {self.path}: the recording was not saved{hook}: {exc}"
             ) from None
         finally:
             # Tried once: a later save (at teardown) writes only what came after.

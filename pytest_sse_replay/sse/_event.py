@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from .._text import loads_json
 
 __all__ = ["Event"]
 
@@ -52,7 +53,7 @@ class Event:
 
     def json(self) -> Any:
         """The data parsed as JSON (raises `json.JSONDecodeError` when it is not JSON)."""
-        return json.loads(self.data)
+        return loads_json(self.data)
 
     def encode(self) -> bytes:
         """This event serialised as an SSE block (LF line ends) that parses back to it."""
@@ -95,7 +96,7 @@ def _json_type(data: str) -> str | None:
     if not data.startswith("{"):
         return None
     try:
-        value = json.loads(data)
+        value = loads_json(data)
     except ValueError:
         return None
     if isinstance(value, dict):

@@ -532,3 +532,48 @@ def test_show_a_broken_stream(
     page = tmp_path / "break.html"
     assert run("show", out, "--html", page) == 0
     assert 'stroke="#d62728"' in page.read_text()
+
+
+def _deep_cassette(path: Path, depth: int) -> Path:
+    """A cassette whose request body, events and plain body are JSON `depth` lists deep."""
+    from pytest_sse_replay.cassette._model import Interaction, RecordedRequest, RecordedResponse
+
+    deep = "[" * depth + "]" * depth
+    stream = f'event: a\ndata: {deep}\n\nevent: b\ndata: {{"x": {deep}}}\n\n'.encode()
+    json_type = [("content-type", "application/json")]
+    Cassette(
+        [
+            Interaction(
+                RecordedRequest("POST", "http://127.0.0.1/s", json_type, deep.encode()),
+                RecordedResponse(
+                    200,
+                    [("content-type", "text/event-stream")],
+                    [Chunk(0.1, stream)],
+                    Ending("complete"),
+                ),
+            ),
+            Interaction(
+                RecordedRequest("GET", "http://127.0.0.1/j", [], b""),
+                RecordedResponse(200, json_type, [Chunk(0.1, deep.encode())], Ending("complete")),
+            ),
+        ]
+    ).save(path)
+    return path
+
+
+@pytest.mark.parametrize("depth", [900, 100_000])
+@pytest.mark.parametrize(
+    "command", [("show",), ("diff",), ("diff", "--structure"), ("check", "--order", "a", "b")]
+)
+def test_deeply_nested_json_in_a_cassette_is_shown_not_a_recursion_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], depth: int, command: tuple[str, ...]
+) -> None:
+    """JSON nested hundreds of thousands of levels deep in bodies and events is shown and
+    compared as text, never a RecursionError traceback."""
+    path = _deep_cassette(tmp_path / "deep.yaml", depth)
+    argv: list[str | Path] = [command[0], path, *command[1:]]
+    if command[0] == "diff":
+        argv.append(path)
+    assert run(*argv) in (0, 1)
+    captured = capsys.readouterr()
+    assert "RecursionError" not in captured.out + captured.err

@@ -153,6 +153,37 @@ def test_verify_reports_unpaired_requests_on_both_sides(
     )
 
 
+SHARED_TEST = """
+import httpx, pytest
+
+@pytest.mark.sse_cassette("shared")
+def test_stream():
+    with httpx.Client(timeout=10) as client:
+        client.get("{url}/tokens").raise_for_status()
+        client.get("{url}/json").raise_for_status()
+
+@pytest.mark.sse_cassette("shared")
+def test_stream_only():
+    with httpx.Client(timeout=10) as client:
+        client.get("{url}/tokens").raise_for_status()
+"""
+
+
+@pytest.mark.parametrize("xdist", [(), ("-p", "xdist.plugin", "-n", "2")], ids=["serial", "n2"])
+def test_verify_of_a_shared_cassette_does_not_blame_a_test_for_another_tests_requests(
+    pytester: pytest.Pytester, live_server: str, xdist: tuple[str, ...]
+) -> None:
+    """Two tests share a cassette and one of them makes a request the other does not: an
+    unchanged service verifies clean, each test's live requests paired with the recordings."""
+    pytester.makepyfile(test_user=textwrap.dedent(SHARED_TEST.format(url=live_server)))
+    pytester.runpytest("--sse-record").assert_outcomes(passed=2)
+    assert len(Cassette.load(pytester.path / "cassettes" / "shared.yaml")) == 2
+    result = pytester.runpytest(*xdist, "--sse-record=verify")
+    result.assert_outcomes(passed=2)
+    assert "not requested by the live run" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["verified 1 cassette * 0 drifted"])
+
+
 def test_verify_runs_the_tests_own_assertions_against_the_live_stream(
     pytester: pytest.Pytester, live_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

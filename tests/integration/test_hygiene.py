@@ -667,6 +667,39 @@ def test_before_record_changes_and_drops_interactions(
     assert "sk-secret-123456" not in path.read_text()
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("return 'oops'", "*the recording was not saved: fixture sse_before_record: its function*"),
+        (
+            "interaction.response.status = '200'; return interaction",
+            "*not saved (after fixture sse_before_record changed it): *status: expected 100-999*",
+        ),
+        (
+            "interaction.request.url = 'http://h:99999/'; return interaction",
+            "*not saved (after fixture sse_before_record changed it): *Port out of range*",
+        ),
+        (
+            "interaction.response.chunks = 'abc'; return interaction",
+            "*not saved (after fixture sse_before_record changed it): *has no attribute 'data'",
+        ),
+    ],
+    ids=["returns-text", "status-text", "bad-url", "chunks-text"],
+)
+def test_a_hook_that_breaks_the_interaction_fails_the_test_in_one_line(
+    pytester: pytest.Pytester, live_server: str, change: str, message: str
+) -> None:
+    """What a hook returns or changes that cannot be saved fails the test with one line
+    naming the cassette and the hook, no traceback through the plugin, and nothing written."""
+    source = HOOKED.format(url=live_server).replace("return interaction", change)
+    write(pytester, source)
+    result = pytester.runpytest("--sse-record")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([message])
+    assert "pytest_sse_replay/" not in result.stdout.str()
+    assert not cassette(pytester, "test_user/test_run.yaml").exists()
+
+
 def test_before_record_of_a_wrong_type_names_the_fixture(
     pytester: pytest.Pytester, live_server: str
 ) -> None:

@@ -82,8 +82,35 @@ def assert_no_plugin_frames(result: pytest.RunResult) -> None:
             '@pytest.mark.sse_cassette("agent_run", faults=[1])',
             "*@pytest.mark.sse_cassette: faults[[]0] is 1 (int), not a fault*",
         ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", speed=10**400)',
+            "*@pytest.mark.sse_cassette: speed must be a finite number >= 0, not 1000*",
+        ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", redact_query=None)',
+            "*@pytest.mark.sse_cassette: redact_query must be header or parameter names",
+        ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", match_on=5)',
+            "*@pytest.mark.sse_cassette: match_on: expected a list such as [[]'json'], got 5",
+        ),
+        (
+            '@pytest.mark.sse_cassette("agent_run", ignore_json_paths=None)',
+            "*@pytest.mark.sse_cassette: ignore_json_paths: expected a list of paths*, got None",
+        ),
     ],
-    ids=["typo", "speed-text", "speed-negative", "fault-class", "one-fault", "not-a-fault"],
+    ids=[
+        "typo",
+        "speed-text",
+        "speed-negative",
+        "fault-class",
+        "one-fault",
+        "not-a-fault",
+        "speed-past-float",
+        "redact-none",
+        "match-on-int",
+        "ignore-paths-none",
+    ],
 )
 def test_marker_mistake_fails_with_the_message_alone(
     pytester: pytest.Pytester, marker: str, message: str
@@ -128,3 +155,28 @@ def test_replay_server_checks_its_arguments() -> None:
         ReplayServer(AGENT_RUN, faults=[faults.merge])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="ReplayServer: speed must be a number"):
         ReplayServer(AGENT_RUN, speed="1")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fixture", ["sse_cassette", "sse_server"])
+def test_a_broken_cassette_fails_the_test_in_one_line_naming_file_and_field(
+    pytester: pytest.Pytester, fixture: str
+) -> None:
+    """A cassette that does not load fails the test with the loader's one-line message (file,
+    field, line), not a traceback through the plugin and the loader."""
+    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "broken.yaml").write_text("version: 1\ninteractions: 5\n")
+    pytester.makepyfile(
+        test_user=f"""
+        import pytest
+
+        @pytest.mark.sse_cassette("broken")
+        def test_run({fixture}):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*cassettes/broken.yaml: interactions: expected a list, got an int 5 (line 2 of the file)"]
+    )
+    assert_no_plugin_frames(result)

@@ -4,6 +4,7 @@ records or replays, a shared cassette records once per run, and saving fails lou
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -543,6 +544,68 @@ def test_stale_temporary_files_are_removed_by_the_next_save(tmp_path: Path) -> N
     Cassette(path=path).save()
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted([running.name, other.name, "run.yaml"])
+
+
+def test_a_save_killed_mid_write_is_cleaned_up_by_the_next_run_that_only_replays(
+    pytester: pytest.Pytester, live_server: str
+) -> None:
+    """A pytest process SIGKILLed between writing the temporary file and renaming it leaves
+    no cassette; the next run, replaying another cassette of the folder, removes the file."""
+    pytester.makeconftest(
+        """
+        import os, signal
+
+        real = os.replace
+
+        def replace(source, target, *args, **kwargs):
+            if str(source).endswith(".tmp"):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(source, target, *args, **kwargs)
+
+        if os.environ.get("KILL_AT_RENAME"):  # only in the subprocess that is to die
+            os.replace = replace
+        """
+    )
+    write(
+        pytester,
+        f"""
+        import httpx, pytest
+
+        @pytest.mark.sse_cassette("killed")
+        def test_killed():
+            httpx.get("{live_server}/json?n=1", timeout=5)
+
+        @pytest.mark.sse_cassette("kept")
+        def test_kept():
+            httpx.get("{live_server}/json?n=2", timeout=5)
+        """,
+    )
+    pytester.runpytest("--sse-record", "-k", "kept").assert_outcomes(passed=1)
+    env = os.environ.copy()
+    env["KILL_AT_RENAME"] = "1"
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "pytest_sse_replay.plugin",
+            "--sse-record",
+            "-k",
+            "killed",
+        ],
+        cwd=pytester.path,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert process.returncode == -signal.SIGKILL
+    folder = pytester.path / "cassettes"
+    assert not (folder / "killed.yaml").exists()
+    assert [p.name for p in folder.glob(".killed.yaml.*.tmp")]
+    pytester.runpytest("-k", "kept").assert_outcomes(passed=1)
+    assert sorted(p.name for p in folder.iterdir()) == ["kept.yaml"]
 
 
 def test_temporary_files_are_named_after_the_cassette_and_the_process(tmp_path: Path) -> None:

@@ -322,3 +322,44 @@ def test_bad_request_body_is_400(jobs_server: str) -> None:
         sock.sendall(b"POST /v2/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
     assert requests.post(f"{jobs_server}/v2/jobs", json={}, timeout=TIMEOUT).status_code == 200
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536"])
+def test_serve_port_out_of_range_is_a_usage_error(
+    port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --port outside 0-65535 is exit 2 naming it, not an OverflowError traceback from bind()."""
+    assert main(["serve", str(JOBS), "--port", port]) == 2
+    err = capsys.readouterr().err
+    assert f"--port {port}: expected a port from 0 to 65535" in err
+    assert "Traceback" not in err
+
+
+def test_serve_sends_non_ascii_header_values_as_replay_does() -> None:
+    """`sse-replay serve` writes a header value beyond latin-1 as UTF-8 bytes instead of
+    failing the request in its handler."""
+    from pytest_sse_replay.cassette import (
+        Chunk,
+        Ending,
+        Interaction,
+        RecordedRequest,
+        RecordedResponse,
+    )
+
+    response = RecordedResponse(
+        200,
+        [("content-type", "text/event-stream"), ("x-check", "ok ✓")],
+        [Chunk(0.01, b"data: 1\n\n")],
+        Ending("complete"),
+    )
+    cassette = Cassette([Interaction(RecordedRequest("GET", "http://service.test/s"), response)])
+    with (
+        ReplayServer(cassette) as url,
+        socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=5) as sock,
+    ):
+        sock.sendall(b"GET /s HTTP/1.0\r\nHost: x\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(4096):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200")
+    assert "x-check: ok ✓\r\n".encode() in received

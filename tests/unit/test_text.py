@@ -1,14 +1,16 @@
-"""The one helper every message uses to print a count with its noun."""
+"""The helpers every message uses: a count with its noun, and JSON read with bounded nesting."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_sse_replay._text import plural
+from pytest_sse_replay._text import MAX_JSON_DEPTH, loads_json, plural
 
 PACKAGE = Path(__file__).parents[2] / "pytest_sse_replay"
 
@@ -38,3 +40,22 @@ def test_no_inline_plural_left_in_the_package() -> None:
         if inline.search(line)
     ]
     assert offenders == []
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("data", [_nested(MAX_JSON_DEPTH), _nested(MAX_JSON_DEPTH).encode()])
+def test_loads_json_reads_json_as_deep_as_the_limit(data: str | bytes) -> None:
+    """JSON nested exactly MAX_JSON_DEPTH levels is read as json.loads reads it."""
+    assert loads_json(data) == json.loads(data)
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 900, 100_000])
+def test_loads_json_refuses_deeper_json_as_not_json(depth: int) -> None:
+    """Deeper JSON is a ValueError (what callers already take as "not JSON"), never the
+    RecursionError json.loads or a recursive walk of the value would raise."""
+    for data in (_nested(depth), '{"a": ' + _nested(depth) + "}"):
+        with pytest.raises(ValueError, match="nested deeper than"):
+            loads_json(data)

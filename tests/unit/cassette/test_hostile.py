@@ -347,3 +347,102 @@ def test_refusal_names_the_line_of_an_alias(tmp_path: Path) -> None:
         CassetteError, match=r"interactions\[1\]: the anchor &x is not allowed.*line 4"
     ):
         Cassette.load(path)
+
+
+_ONE_STREAM = """\
+version: 1
+interactions:
+- request:
+    method: GET
+    url: {url}
+    headers: {{}}
+    body: ''
+  response:
+    status: 200
+    headers:
+      content-type: {content_type}
+    headers_t: 0.1
+    body: "data: 1\\n\\n"
+    timeline: "0.1 9\\n"
+    end: complete
+"""
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:99999/stream", "Port out of range"),
+        ("http://127.0.0.1:ab/stream", "Port could not be cast"),
+        ("'http://[::1/stream'", "Invalid IPv6 URL"),
+    ],
+)
+def test_a_url_replay_cannot_parse_is_refused_when_loading(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    """A recorded URL with a bad port or IPv6 address is a CassetteError naming request.url,
+    not a ValueError raised from inside replay."""
+    path = tmp_path / "c.yaml"
+    path.write_text(_ONE_STREAM.format(url=url, content_type="text/event-stream"))
+    with pytest.raises(CassetteError) as caught:
+        Cassette.load(path)
+    assert str(caught.value).startswith(f"{path}: interactions[0].request.url: not a URL")
+    assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ['"text/event-stream\\r\\nx-injected: 1"', '"a\\0b"'])
+def test_a_header_value_holding_a_line_break_is_refused(tmp_path: Path, value: str) -> None:
+    """A header value with CR, LF or NUL (which `serve` would write as two header lines) is
+    refused, naming the header."""
+    path = tmp_path / "c.yaml"
+    path.write_text(_ONE_STREAM.format(url=URL, content_type=value))
+    with pytest.raises(CassetteError) as caught:
+        Cassette.load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: interactions[0].response.headers.content-type: ")
+    assert "holds no CR, LF or NUL" in message
+
+
+def test_save_refuses_what_load_would_refuse_in_urls_and_headers(tmp_path: Path) -> None:
+    """`save` raises ValueError for a bad URL or a header with a line break, writing nothing."""
+    response = RecordedResponse(
+        200, [("x-a", "1\r\nx-b: 2")], [Chunk(0.1, b"")], Ending("complete")
+    )
+    for request, bad in (
+        (RecordedRequest("GET", "http://h:99999/", [], b""), "request.url"),
+        (RecordedRequest("GET", URL, [], b""), "response.headers.x-a"),
+    ):
+        ok = RecordedResponse(200, [], [Chunk(0.1, b"")], Ending("complete"))
+        chosen = response if bad.startswith("response") else ok
+        with pytest.raises(ValueError, match=bad):
+            Cassette([Interaction(request, chosen)]).save(tmp_path / "c.yaml")
+        assert not (tmp_path / "c.yaml").exists()
+
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("match_on", [["json"], ["body"]])
+def test_a_request_body_nested_too_deep_for_python_replays(
+    tmp_path: Path, match_on: list[str]
+) -> None:
+    """A recorded and a sent JSON body 100,000 lists deep are matched (as text), not a
+    RecursionError out of the transport."""
+    body = ('{"q": ' + _deep(100_000) + "}").encode()
+    request = RecordedRequest("POST", URL, [("content-type", "application/json")], body)
+    response = RecordedResponse(200, [], [Chunk(0.1, b"ok")], Ending("complete"))
+    transport = ReplayTransport(Cassette([Interaction(request, response)]), match_on=match_on)
+    with httpx.Client(transport=transport) as client:
+        sent = client.post(URL, content=body, headers={"content-type": "application/json"})
+    assert sent.content == b"ok"
+
+
+def test_a_json_request_body_too_deep_to_walk_is_redacted_whole() -> None:
+    """A JSON body nested too deep to look at field by field is kept as REDACTED, since no
+    field of it can be shown to hold no secret."""
+    from pytest_sse_replay.cassette import Redaction
+
+    body = ('{"password": "hunter2-secret", "x": ' + _deep(100_000) + "}").encode()
+    request = RecordedRequest("POST", URL, [("content-type", "application/json")], body)
+    redacted, _ = Redaction().request(request)
+    assert redacted.body == b"REDACTED"

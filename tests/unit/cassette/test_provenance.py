@@ -11,6 +11,7 @@ import pytest
 from pytest_sse_replay import Cassette, CassetteError, RecordingTransport
 from pytest_sse_replay.cassette._provenance import (
     calling_distribution,
+    distribution_version,
     expired_by,
     major_changes,
     parse_age,
@@ -87,6 +88,14 @@ def test_an_unquoted_or_offset_time_is_read_as_utc(tmp_path: Path) -> None:
             "recorded_at: the time 2026-03-01T12:00:00 has no time zone*",
         ),
         ("recorded_at: 5", "recorded_at: expected a UTC time in ISO 8601, got an int 5"),
+        (
+            "recorded_at: '0001-01-01T00:00:00+14:00'",
+            "recorded_at: the time 0001-01-01T00:00:00+14:00 is out of range in UTC",
+        ),
+        (
+            "recorded_at: '9999-12-31T23:59:59-12:00'",
+            "recorded_at: the time 9999-12-31T23:59:59-12:00 is out of range in UTC",
+        ),
         ("recorded_with: [httpx]", "recorded_with: expected a mapping, got a list"),
         ("recorded_with: {httpx: 0}", "recorded_with.httpx: expected a text, got an int 0"),
     ],
@@ -236,3 +245,11 @@ def test_requests_and_aiohttp_recordings_write_provenance(live_server: str, tmp_
         assert cassette.recorded_at is not None
         assert cassette.recorded_with[client] == importlib.metadata.version(client)
         assert {"pytest-sse-replay", "python"} <= set(cassette.recorded_with)
+
+
+def test_a_recorded_with_entry_of_an_empty_name_is_no_major_change() -> None:
+    """A cassette's recorded_with naming the package '' (hand-edited, hostile) is no package
+    installed, not a ValueError from importlib.metadata at the test's setup."""
+    assert major_changes({"": "1.0", "httpx": "9.0.0"}) == [
+        f"httpx 9.0.0 -> {distribution_version('httpx')}"
+    ]

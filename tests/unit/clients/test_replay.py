@@ -282,3 +282,22 @@ def test_ordinary_json_responses_replay_too(driver: Driver) -> None:
         ReplayTransport(cassette), "POST", "http://service.test/jobs", json={"a": 1}
     )
     assert (out.status, out.body) == (201, b'{"job_id":"j1"}')
+
+
+def test_non_ascii_header_values_replay_as_the_bytes_recorded(driver: Driver) -> None:
+    """A header recorded from latin-1 bytes (b"caf\\xe9", read as "café") replays as those
+    bytes, and a hand-written value beyond latin-1 as UTF-8: never a UnicodeEncodeError."""
+    cassette = stream_cassette([b"data: 1\n\n"])
+    cassette.interactions[0].response.headers += [("x-latin", "café"), ("x-check", "ok ✓")]
+
+    def raw_headers() -> list[tuple[bytes, bytes]]:
+        with driver.lib.Client(transport=ReplayTransport(cassette)) as client:
+            return list(client.get(URL).headers.raw)
+
+    async def araw_headers() -> list[tuple[bytes, bytes]]:
+        async with driver.lib.AsyncClient(transport=ReplayTransport(cassette)) as client:
+            return list((await client.get(URL)).headers.raw)
+
+    raw = driver.run(raw_headers, araw_headers)
+    assert (b"x-latin", b"caf\xe9") in raw
+    assert (b"x-check", "ok ✓".encode()) in raw
