@@ -14,7 +14,7 @@ import stat
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import accumulate, repeat
 from os import PathLike
@@ -131,6 +131,18 @@ class RecordedRequest:
     def header(self, name: str) -> str | None:
         return header_value(self.headers, name)
 
+    def __repr__(self) -> str:
+        # A repr ends up in tracebacks and assertion messages (pytest prints the arguments
+        # of every frame): it shows the request as a cassette would, secrets redacted by the
+        # default lists.
+        from ._redact import Redaction
+
+        shown, _ = Redaction().request(self)
+        return (
+            f"RecordedRequest(method={shown.method!r}, url={shown.url!r}, "
+            f"headers={shown.headers!r}, body={shown.body!r})"
+        )
+
 
 @dataclass(slots=True)
 class RecordedResponse:
@@ -171,6 +183,19 @@ class RecordedResponse:
 class Interaction:
     request: RecordedRequest
     response: RecordedResponse
+
+    def __repr__(self) -> str:
+        # As RecordedRequest's: the response too may echo the request's secrets.
+        from ._redact import Redaction
+
+        copy = Interaction(
+            RecordedRequest(
+                self.request.method, self.request.url, list(self.request.headers), self.request.body
+            ),
+            replace(self.response, headers=list(self.response.headers)),
+        )
+        Redaction().apply(Cassette([copy]))
+        return f"Interaction(request={copy.request!r}, response={copy.response!r})"
 
 
 @dataclass(eq=False)

@@ -19,7 +19,16 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import (
+    parse_qsl,
+    quote,
+    quote_plus,
+    unquote,
+    unquote_plus,
+    urlencode,
+    urlsplit,
+    urlunsplit,
+)
 
 from ..sse import Event
 from ._model import REDACTED, Cassette, Chunk, Interaction, RecordedRequest
@@ -53,7 +62,8 @@ DEFAULT_BODY_KEYS = frozenset(
 # in a recording would destroy it, and such values are not secrets worth the name.
 MIN_SECRET_LENGTH = 6
 
-_AUTH_SCHEME = re.compile(r"^(Bearer|Basic|Token|Digest)\s+", re.IGNORECASE)
+# Any scheme: "ApiKey", "SSWS", "Key", "OAuth" send the bare token after it just as "Bearer".
+_AUTH_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)\s+", re.IGNORECASE)
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -71,6 +81,12 @@ class Redaction:
     query: frozenset[str] = DEFAULT_QUERY
     body_keys: frozenset[str] = DEFAULT_BODY_KEYS
 
+    @functools.cached_property
+    def _body_names(self) -> frozenset[str]:
+        # Body field names are compared without case, "_" or "-": a JSON API spells
+        # client_secret "clientSecret" or "client-secret" as often as not.
+        return frozenset(map(_body_key, self.body_keys))
+
     def extend(
         self, headers: Iterable[str] = (), query: Iterable[str] = (), body_keys: Iterable[str] = ()
     ) -> Redaction:
@@ -81,12 +97,15 @@ class Redaction:
             body_keys=self.body_keys | _lowered(body_keys),
         )
 
-    def apply(self, cassette: Cassette) -> set[str]:
-        """Redact `cassette` in place; returns the secret values that were found."""
-        secrets: set[str] = set()
+    def apply(self, cassette: Cassette, secrets: Iterable[str] = ()) -> set[str]:
+        """Redact `cassette` in place; returns the secret values that were found.
+
+        `secrets` are hunted too: values known from elsewhere (the request as sent, before
+        a `sse_before_record` hook rewrote or dropped the header that held them)."""
+        found: set[str] = set(secrets)
         for interaction in cassette.interactions:
-            self._redact_fields(interaction, secrets)
-        secrets = _hunted(secrets)
+            self._redact_fields(interaction, found)
+        secrets = _hunted(found)
         if secrets:
             scrubber = _scrubber(frozenset(secrets))
             for interaction in cassette.interactions:
@@ -204,19 +223,20 @@ class Redaction:
         return body
 
     def _redact_form(self, body: bytes, secrets: set[str]) -> bytes:
-        try:
-            pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
-        except (UnicodeDecodeError, ValueError):
-            return body
-        if not any(key.lower() in self.body_keys for key, _ in pairs):
-            return body
-        redacted = []
-        for key, value in pairs:
-            if key.lower() in self.body_keys and value != REDACTED:
-                secrets.add(value)
-                value = REDACTED
-            redacted.append((key, value))
-        return urlencode(redacted).encode()
+        # Field by field, the others kept byte for byte: a strict parse would give up (and
+        # leave the password in) on a flag without "=" ("&remember"), a trailing "&" or a
+        # raw UTF-8 byte, all of which servers accept.
+        fields = body.split(b"&")
+        changed = False
+        for index, field in enumerate(fields):
+            key, eq, value = field.partition(b"=")
+            name = unquote_plus(key.decode("utf-8", "replace"))
+            if eq and _body_key(name) in self._body_names and value != _REDACTED:
+                secrets.add(unquote_plus(value.decode("utf-8", "replace")))
+                secrets.add(value.decode("utf-8", "replace"))
+                fields[index] = key + b"=" + _REDACTED
+                changed = True
+        return b"&".join(fields) if changed else body
 
     def _redact_json(self, body: bytes, secrets: set[str]) -> bytes:
         try:
@@ -224,7 +244,7 @@ class Redaction:
         except ValueError:
             return body
         found: set[str] = set()
-        redacted = _redact_json_value(document, self.body_keys, found)
+        redacted = _redact_json_value(document, self._body_names, found)
         if redacted == document:
             return body
         secrets.update(found)
@@ -236,6 +256,11 @@ class Redaction:
 
 def _same(event: Event) -> Event:
     return event
+
+
+def _body_key(name: str) -> str:
+    """A body field's name as compared: `clientSecret`, `client-secret` -> "clientsecret"."""
+    return name.lower().replace("_", "").replace("-", "")
 
 
 def _lowered(names: Iterable[str]) -> frozenset[str]:
@@ -251,7 +276,7 @@ def _redact_json_value(value: object, keys: frozenset[str], found: set[str]) -> 
     if isinstance(value, dict):
         out: dict[object, object] = {}
         for key, item in value.items():
-            if isinstance(key, str) and key.lower() in keys and item != REDACTED:
+            if isinstance(key, str) and _body_key(key) in keys and item != REDACTED:
                 _leaves(item, found)
                 out[key] = REDACTED if item is not None else None
             else:
@@ -286,7 +311,7 @@ def _secret_parts(name: str, value: str) -> list[str]:
         for pair in pairs:
             _, eq, cookie = pair.strip().partition("=")
             if eq:
-                parts.append(cookie)
+                parts += [cookie, cookie.strip().strip('"')]  # a cookie value may be quoted
     return [p.strip() for p in parts if p.strip()]
 
 

@@ -530,3 +530,140 @@ def test_record_command_malformed_header_shows_only_its_name(
     assert code != 0
     assert "'Authorization'" in err
     assert "tk-551" not in err
+
+
+# -- found by attack: hooks, loose forms, other schemes, reprs ----------------------------------
+
+HOOK_SECRET = "hk-Echoed-Token-7731"
+
+
+def test_a_hook_that_drops_the_secret_header_leaves_no_echo_of_it(
+    pytester: pytest.Pytester, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sse_before_record hook that removes the authorization header (as VCR users filter
+    headers) does not stop the echoes of its token in the response from being scrubbed."""
+    monkeypatch.setenv("HOOK_SECRET", HOOK_SECRET)
+    pytester.makepyfile(
+        test_user=textwrap.dedent(
+            f"""
+            import os, httpx, pytest
+
+            @pytest.fixture
+            def sse_before_record():
+                def hook(interaction):
+                    request = interaction.request
+                    request.headers = [h for h in request.headers if h[0] != "authorization"]
+                    return interaction
+                return hook
+
+            @pytest.mark.sse_cassette("c")
+            def test_x():
+                token = os.environ["HOOK_SECRET"]
+                r = httpx.get("{live_server}/echo", headers={{"authorization": "Bearer " + token}},
+                              timeout=10)
+                assert b"event: done" in r.content
+            """
+        )
+    )
+    pytester.runpytest("--sse-record").assert_outcomes(passed=1)
+    text = (pytester.path / "cassettes" / "c.yaml").read_text()
+    assert "authorization" not in text.split("response:")[0]  # the hook's change is kept
+    assert HOOK_SECRET not in text
+    assert "REDACTED" in text
+
+
+def test_a_hook_returning_the_wrong_type_shows_no_secret(
+    pytester: pytest.Pytester, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error of a hook that returns a request instead of the interaction, and pytest's
+    traceback of it (which prints every frame's arguments), show the request redacted."""
+    monkeypatch.setenv("HOOK_SECRET", HOOK_SECRET)
+    pytester.makepyfile(
+        test_user=textwrap.dedent(
+            f"""
+            import os, httpx, pytest
+
+            @pytest.fixture
+            def sse_before_record():
+                return lambda interaction: interaction.request
+
+            @pytest.mark.sse_cassette("c")
+            def test_x():
+                httpx.get("{live_server}/json", params={{"token": os.environ["HOOK_SECRET"]}},
+                          timeout=10)
+            """
+        )
+    )
+    result = pytester.runpytest("--sse-record", "--tb=long")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*must return the interaction*RecordedRequest*token=REDACTED*"])
+    assert HOOK_SECRET not in result.stdout.str() + result.stderr.str()
+
+
+def test_the_repr_of_a_request_or_an_interaction_is_redacted() -> None:
+    """repr() of a RecordedRequest or an Interaction (what tracebacks and assertion messages
+    show) holds no secret; the objects themselves are left as they are."""
+    item = interaction(
+        url="https://u:repr-pass-01@api.test/s?token=repr-token-01",
+        headers=[("authorization", "Bearer repr-bearer-01")],
+        body=b'{"password": "repr-pw-0001"}',
+        chunks=[b"data: repr-bearer-01 repr-pw-0001\n\n"],
+        method="POST",
+    )
+    for shown in (repr(item), repr(item.request), str(item.request)):
+        assert "repr-" not in shown, shown
+        assert "REDACTED" in shown
+    assert item.request.header("authorization") == "Bearer repr-bearer-01"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"grant_type=password&password=loose-pw-0042&remember",  # a flag without "="
+        b"password=loose-pw-0042&",  # a trailing "&"
+        "password=loose-pw-0042&name=\u00e9".encode(),  # a raw UTF-8 byte
+        b"Pass_Word=loose-pw-0042",  # another spelling of the name
+    ],
+)
+def test_a_loose_form_body_is_still_redacted(body: bytes) -> None:
+    """A form body a strict parser refuses still has its listed fields redacted (and hunted);
+    the other fields are kept byte for byte."""
+    item = redacted(
+        interaction(
+            method="POST",
+            body=body,
+            headers=[("content-type", "application/x-www-form-urlencoded")],
+            chunks=[b"data: loose-pw-0042\n\n"],
+        )
+    )
+    assert b"loose-pw-0042" not in item.request.body
+    assert item.request.body == body.replace(b"loose-pw-0042", b"REDACTED")
+    assert item.response.body == b"data: REDACTED\n\n"
+
+
+@pytest.mark.parametrize(
+    "key", ["clientSecret", "accessToken", "RefreshToken", "api-key", "client-secret"]
+)
+def test_json_body_keys_match_in_camel_case_and_with_dashes(key: str) -> None:
+    """A listed body field is found whatever its spelling: camelCase, dashes or underscores."""
+    body = json.dumps({"outer": {key: "camel-secret-01"}}).encode()
+    item = redacted(
+        interaction(method="POST", body=body, headers=[("content-type", "application/json")])
+    )
+    assert json.loads(item.request.body) == {"outer": {key: REDACTED}}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("authorization", "ApiKey scheme-token-0042"),
+        ("authorization", "SSWS scheme-token-0042"),
+        ("authorization", "OAuth scheme-token-0042"),
+        ("cookie", 'sid="scheme-token-0042"'),
+    ],
+)
+def test_the_bare_token_of_any_scheme_or_quoted_cookie_is_hunted(name: str, value: str) -> None:
+    """The token after any authorization scheme, and a quoted cookie's value, are hunted when a
+    server echoes them alone."""
+    item = redacted(interaction(headers=[(name, value)], chunks=[b"data: scheme-token-0042\n\n"]))
+    assert item.response.body == b"data: REDACTED\n\n"
