@@ -5,9 +5,10 @@ switched its HTTP library) would otherwise reach the live service from CI withou
 noticing. While a `NetworkGuard` is active, the lowest common step of every TCP client in
 the process is checked before a packet is sent: `socket.socket.connect` / `connect_ex`
 (asyncio's `loop.create_connection` and `sock_connect` end there, as does every blocking
-client), `socket.create_connection` (which still knows the host name) and `socket.getaddrinfo`
-for host names (so a refused host is named before a DNS query leaves). Allowed hosts
-(loopback by default) pass; the cassette's own recording path passes through `recording()`.
+client), `sendto` / `sendmsg` with an address (a UDP datagram needs no connect),
+`socket.create_connection` (which still knows the host name) and `socket.getaddrinfo` for
+host names (so a refused host is named before a DNS query leaves). Allowed hosts (loopback
+by default) pass; the cassette's own recording path passes through `recording()`.
 """
 
 from __future__ import annotations
@@ -184,6 +185,8 @@ class NetworkGuard:
         connect = socket.socket.connect
         connect_ex = socket.socket.connect_ex
         create_connection = socket.create_connection
+        sendto = socket.socket.sendto
+        sendmsg = socket.socket.sendmsg
         getaddrinfo = socket.getaddrinfo
 
         def guarded_connect(self: socket.socket, address: Any) -> None:
@@ -193,6 +196,18 @@ class NetworkGuard:
         def guarded_connect_ex(self: socket.socket, address: Any) -> int:
             guard._check_address(self, address)
             return connect_ex(self, address)
+
+        def guarded_sendto(self: socket.socket, data: Any, *args: Any) -> int:
+            # sendto(data, address) / sendto(data, flags, address): a UDP datagram (a DNS
+            # query of a resolver library, a metrics client) needs no connect to leave.
+            if args:
+                guard._check_address(self, args[-1])
+            return sendto(self, data, *args)
+
+        def guarded_sendmsg(self: socket.socket, *args: Any) -> int:
+            if len(args) >= 4 and args[3] is not None:  # (buffers, ancdata, flags, address)
+                guard._check_address(self, args[3])
+            return sendmsg(self, *args)
 
         def guarded_create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
             host, port = address[0], address[1]
@@ -215,6 +230,8 @@ class NetworkGuard:
         patches: list[tuple[Any, str, Callable[..., Any]]] = [
             (socket.socket, "connect", guarded_connect),
             (socket.socket, "connect_ex", guarded_connect_ex),
+            (socket.socket, "sendto", guarded_sendto),
+            (socket.socket, "sendmsg", guarded_sendmsg),
             (socket, "create_connection", guarded_create_connection),
             (socket, "getaddrinfo", guarded_getaddrinfo),
         ]

@@ -475,6 +475,35 @@ def test_guard_is_undone_and_names_the_escape() -> None:
     assert guard.escapes == [info.value]
 
 
+def test_guard_refuses_a_datagram_sent_without_connect() -> None:
+    """A UDP datagram sent with sendto or sendmsg (as a DNS resolver library or a metrics
+    client does, without connect) is refused like a connection, before it leaves."""
+    guard = NetworkGuard((), frozenset(), test="t")
+    with guard.active():
+        for send in (
+            lambda sock: sock.sendto(b"x", ("127.0.0.1", 9)),
+            lambda sock: sock.sendto(b"x", 0, ("127.0.0.1", 9)),
+            lambda sock: sock.sendmsg([b"x"], [], 0, ("127.0.0.1", 9)),
+        ):
+            with (
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
+                pytest.raises(NetworkEscape) as info,
+            ):
+                send(sock)
+            assert (info.value.host, info.value.port) == ("127.0.0.1", 9)
+    assert len(guard.escapes) == 3
+    networks, names = parse_allow_hosts([], "ini")
+    with (
+        NetworkGuard(networks, names).active(),
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+    ):
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(5)
+        sender.sendto(b"allowed", receiver.getsockname())  # loopback stays open
+        assert receiver.recvfrom(16)[0] == b"allowed"
+
+
 # -- matching by parts, ignore_json_paths ------------------------------------------------------
 
 PORTABLE = """
