@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -479,12 +479,13 @@ def test_guard_refuses_a_datagram_sent_without_connect() -> None:
     """A UDP datagram sent with sendto or sendmsg (as a DNS resolver library or a metrics
     client does, without connect) is refused like a connection, before it leaves."""
     guard = NetworkGuard((), frozenset(), test="t")
+    sends: list[Callable[[socket.socket], object]] = [
+        lambda sock: sock.sendto(b"x", ("127.0.0.1", 9)),
+        lambda sock: sock.sendto(b"x", 0, ("127.0.0.1", 9)),
+        lambda sock: sock.sendmsg([b"x"], [], 0, ("127.0.0.1", 9)),
+    ]
     with guard.active():
-        for send in (
-            lambda sock: sock.sendto(b"x", ("127.0.0.1", 9)),
-            lambda sock: sock.sendto(b"x", 0, ("127.0.0.1", 9)),
-            lambda sock: sock.sendmsg([b"x"], [], 0, ("127.0.0.1", 9)),
-        ):
+        for send in sends:
             with (
                 socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
                 pytest.raises(NetworkEscape) as info,
