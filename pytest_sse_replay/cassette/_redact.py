@@ -145,6 +145,12 @@ class Redaction:
         hunted = frozenset(_hunted(secrets))
         return _scrubber(hunted).text(text) if hunted else text
 
+    def find(self, data: bytes, secrets: Iterable[str]) -> list[tuple[int, int]]:
+        """Where `scrub` would replace a form of one of `secrets` in `data`: (start, end)
+        byte offsets, in order (what `sse-replay scan --secret` reports)."""
+        hunted = frozenset(_hunted(secrets))
+        return _scrubber(hunted).spans(data) if hunted else []
+
     def event(self, event: Event, secrets: Iterable[str]) -> Event:
         """`event` with its fields scrubbed of `secrets` (the same object if none is there)."""
         return self.event_scrubber(secrets)(event)

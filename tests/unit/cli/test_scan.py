@@ -135,6 +135,19 @@ SHAPES = {
     "Slack token": lambda: "xoxb-" + token(12, 10, string.digits) + "-" + token(24, 11),
     "Google API key": lambda: "AIza" + token(35, 12, string.ascii_letters + string.digits + "_-"),
     "Stripe live key": lambda: "sk_" + "live_" + token(24, 13),
+    "Stripe test key": lambda: "sk_" + "test_" + token(24, 15),
+    "GitLab token": lambda: "gl" + "pat-" + token(20, 16, string.ascii_letters + string.digits),
+    "Hugging Face token": lambda: "hf" + "_" + token(34, 17, string.ascii_letters),
+    "npm token": lambda: "npm" + "_" + token(36, 18),
+    "SendGrid API key": lambda: "SG." + token(22, 19) + "." + token(43, 20),
+    "Slack webhook": lambda: (
+        "hooks.slack.com/services/T"
+        + token(8, 21, string.ascii_uppercase + string.digits)
+        + "/B"
+        + token(8, 22, string.ascii_uppercase + string.digits)
+        + "/"
+        + token(24, 23)
+    ),
     "JSON Web Token": lambda: jwt(14),
 }
 
@@ -274,6 +287,29 @@ def test_secret_values_are_found_in_every_form(
         )
         assert out.startswith(f"{path}:{9 if form == 'json' else 20}: ")
         assert secret not in out
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        "s3cr3t%2fvalue%2blong_ABC",  # lower-case hex
+        "s3cr3t%2F%76alue%2blong_ABC",  # a letter escaped too, mixed-case hex
+        "s3cr3t\\/value+long_ABC",  # JSON's "\/" (PHP), inside a YAML double-quoted scalar
+        "s3cr3t\\u002Fvalue+long_ABC",  # one character \u-escaped
+    ],
+)
+def test_secret_values_are_found_in_the_forms_redaction_replaces(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], echo: str
+) -> None:
+    """A --secret value is found in every form redaction would have replaced, not only in the
+    four forms named by secret_forms."""
+    secret = "s3cr3t/value+long_ABC"
+    code, path, _ = scan(tmp_path, plant(header=f'x-note: "seen {echo} there"'), "--secret", secret)
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert out.startswith(f"{path}:9: interactions[0].request.headers.x-note: --secret value")
+    assert secret not in out
+    assert echo not in out
 
 
 def test_secret_env_unset_or_short_secret_is_a_usage_error(
