@@ -20,6 +20,7 @@ from itertools import accumulate, repeat
 from os import PathLike
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
+from urllib.parse import urlsplit
 
 from ..exceptions import CassetteError
 from ..sse import Event
@@ -494,6 +495,26 @@ def _text(value: object, path: FieldPath) -> str:
     return value
 
 
+def url_problem(exc: ValueError) -> str:
+    """Why urlsplit refused a URL, without quoting it (its message for a host with characters
+    that NFKC normalizes to delimiters holds the whole user-info, password included)."""
+    text = str(exc)
+    if "NFKC" in text:
+        return "its host holds characters that normalize to URL delimiters"
+    return text
+
+
+def _url(value: object, path: FieldPath) -> str:
+    url = _text(value, path)
+    try:
+        urlsplit(url).port  # noqa: B018 (what matching and redaction will ask of it)
+    except ValueError as exc:
+        # The reason only ("Invalid IPv6 URL", "Port out of range"): the URL may hold a secret,
+        # and urlsplit's NFKC message quotes the user-info with the host.
+        raise _Invalid(path, f"not a URL that can be parsed: {url_problem(exc)}") from None
+    return url
+
+
 def _seconds(value: object, path: FieldPath) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Invalid(path, f"expected a number of seconds, got {_show(value)}")
@@ -577,7 +598,7 @@ def _request(value: object, path: FieldPath) -> _Request:
     mapping = _fields(value, path, ("method", "url", "headers", "body"), ("body_encoding",))
     return _Request(
         method=_text(mapping["method"], (*path, "method")),
-        url=_text(mapping["url"], (*path, "url")),
+        url=_url(mapping["url"], (*path, "url")),
         headers=_headers(mapping["headers"], (*path, "headers")),
         body=bytes(_body(mapping, path)),
     )

@@ -65,6 +65,8 @@ MIN_SECRET_LENGTH = 6
 # Any scheme: "ApiKey", "SSWS", "Key", "OAuth" send the bare token after it just as "Bearer".
 _AUTH_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)\s+", re.IGNORECASE)
 _FORM = "application/x-www-form-urlencoded"
+_USER_INFO = re.compile(r"^([^:/?#]*://)([^/?#]*)@")
+_PARAMETER = re.compile(r"([^&=#]+)=([^&#]*)")
 
 
 @dataclass(frozen=True)
@@ -194,8 +196,19 @@ class Redaction:
             out.append((name, value))
         return out
 
-    def _redact_url(self, url: str, secrets: set[str]) -> str:
-        parts = urlsplit(url)
+    def _redact_url(self, url: str, secrets: set[str], *, again: bool = True) -> str:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            # Not a URL urlsplit takes (an unbalanced "[", a bad IPv6 host, a host with a
+            # character that normalizes to "/"): still shown, so still redacted.
+            if not again:
+                return self._redact_url_text(url, secrets)
+            scheme, sep, rest = url.partition("//")
+            end = min((rest.find(c) for c in "/?#" if c in rest), default=len(rest))
+            netloc = rest[:end].replace("[", "\x00").replace("]", "\x01")
+            swapped = self._redact_url(scheme + sep + netloc + rest[end:], secrets, again=False)
+            return swapped.replace("\x00", "[").replace("\x01", "]")
         if "@" in parts.netloc:
             userinfo, _, hostport = parts.netloc.rpartition("@")
             user, colon, password = userinfo.partition(":")
@@ -219,6 +232,26 @@ class Redaction:
                 value = REDACTED
             redacted.append((key, value))
         return urlunsplit(parts._replace(query=urlencode(redacted)))
+
+    def _redact_url_text(self, url: str, secrets: set[str]) -> str:
+        """The last resort for a URL nothing parses: the user-info and the listed query
+        values, found as text."""
+
+        def user_info(match: re.Match[str]) -> str:
+            values = match.group(2).split(":", 1)
+            secrets.update(v for v in values if v)
+            return match.group(1) + ":".join(REDACTED if v else v for v in values) + "@"
+
+        def parameter(match: re.Match[str]) -> str:
+            key, value = match.group(1), match.group(2)
+            if unquote_plus(key).lower() not in self.query or value == REDACTED:
+                return match.group()
+            secrets.update({value, unquote_plus(value)})
+            return f"{key}={REDACTED}"
+
+        url = _USER_INFO.sub(user_info, url, count=1)
+        head, mark, query = url.partition("?")
+        return head + mark + _PARAMETER.sub(parameter, query) if mark else url
 
     def _redact_body(self, body: bytes, content_type: str | None, secrets: set[str]) -> bytes:
         kind = (content_type or "").split(";")[0].strip().lower()

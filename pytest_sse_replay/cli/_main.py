@@ -309,6 +309,7 @@ def _record(args: argparse.Namespace) -> int:
         Redaction,
         is_event_stream,
         round_us,
+        url_problem,
     )
     from ..clients import RecordingTransport
     from ..sse import SSEParser
@@ -319,7 +320,12 @@ def _record(args: argparse.Namespace) -> int:
         query=args.redact_query or (),
         body_keys=args.redact_body_key or (),
     )
-    parts = urlsplit(args.url)
+    try:
+        parts = urlsplit(args.url)
+        parts.port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)
+    except ValueError as exc:
+        reason = url_problem(exc)  # urlsplit's own message may quote the password
+        raise UsageProblem(f"URL {redaction.url(args.url)!r}: {reason}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageProblem(f"URL {redaction.url(args.url)!r}: expected an http:// or https:// URL")
     if args.max_time is not None and not args.max_time > 0:

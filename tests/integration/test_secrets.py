@@ -667,3 +667,33 @@ def test_the_bare_token_of_any_scheme_or_quoted_cookie_is_hunted(name: str, valu
     server echoes them alone."""
     item = redacted(interaction(headers=[(name, value)], chunks=[b"data: scheme-token-0042\n\n"]))
     assert item.response.body == b"data: REDACTED\n\n"
+
+
+@given(
+    head=st.text(alphabet="[]:@%.hx1\uff03", max_size=30),
+    secret=st.text(alphabet="abcXYZ019-_", min_size=MIN_SECRET_LENGTH, max_size=12),
+)
+def test_redaction_of_any_url_text_never_raises_and_removes_a_listed_value(
+    head: str, secret: str
+) -> None:
+    """Redaction.url takes any text (an unbalanced "[", a bad IPv6 host, a fullwidth "#" in
+    the host: what urlsplit refuses) and still replaces a listed query value."""
+    shown = Redaction().url(f"http://{head}/s?x=1&token={secret}")
+    assert f"token={REDACTED}" in shown
+    assert secret not in shown.split("?", 1)[-1]
+
+
+@pytest.mark.parametrize(
+    "host", ["[::1", "[::zz]", "[::1]:port", "example.test:99999", "a\uff03b.test"]
+)
+def test_record_command_refuses_an_unparsable_url_redacted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], host: str
+) -> None:
+    """`record` with a URL urlsplit refuses exits 2 with the URL redacted, not a traceback."""
+    url = f"http://bob:{SECRETS['user-info']}@{host}/s?api_key={SECRETS['query']}"
+    code = main(["record", url, "-o", str(tmp_path / "x.yaml")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("sse-replay record: error: URL 'http://REDACTED:REDACTED@")
+    assert "Traceback" not in err
+    assert {pair: where for pair, where in hits({"stderr": err}).items() if where} == {}
