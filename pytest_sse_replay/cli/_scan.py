@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 import math
 import re
@@ -290,13 +291,18 @@ def scan_text(
             forms.setdefault(form, how)
     found: list[tuple[int, int, str, str]] = []
     for number, line in enumerate(text.splitlines(), 1):
-        taken: list[tuple[int, int]] = []
         # Earlier rules are more specific: a span already reported (a Bearer's OpenAI key)
-        # is not reported again by a vaguer rule.
+        # is not reported again by a vaguer rule. The spans taken never overlap, so sorted by
+        # start they are sorted by end too: only the last one starting before `end` can
+        # overlap (a bisection, not a scan: a hostile line holds a million findings).
+        starts: list[int] = []
+        ends: list[int] = []
         for start, end, kind, token in _line_hits(line, forms, secrets):
-            if any(start < e and s < end for s, e in taken):
+            at = bisect.bisect_left(starts, end)
+            if at and ends[at - 1] > start:
                 continue
-            taken.append((start, end))
+            starts.insert(at, start)
+            ends.insert(at, end)
             found.append((number, start, kind, token))
     if not found:
         return []

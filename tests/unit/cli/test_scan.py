@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import random
+import signal
 import string
 from pathlib import Path
+from types import FrameType
 from urllib.parse import quote
 
 import pytest
@@ -391,3 +393,23 @@ def test_secret_forms_name_each_encoding() -> None:
             form: "base64" for form, how in secret_forms("tide-pools-42").items() if how == "base64"
         },
     }
+
+
+def test_a_line_with_many_findings_is_scanned_in_linear_time() -> None:
+    """A hostile line holding 50,000 findings is scanned well within a generous watchdog
+    (each new finding was compared with every one before it: hours for a 15 MB line)."""
+
+    def hang(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError("scan_text ran for more than 60 s")
+
+    token_ = token(22, 31)
+    line = ", ".join([f'"token": "{token_}"'] * 50_000)
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(60)
+    try:
+        found = scan_text(line, fields=False)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(found) == 50_000
+    assert all(finding.kind.startswith("high-entropy") for finding in found)
