@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_HEADERS",
     "DEFAULT_QUERY",
     "MIN_SECRET_LENGTH",
+    "MIXED_FORMS_MAX",
     "Redaction",
 ]
 
@@ -413,6 +414,26 @@ def _escaped_branches(secret: str) -> list[bytes]:
     return [first + rest for first in _char_forms(secret[0])]
 
 
+# Past this length a secret (a session cookie, a JWT) is hunted in each form whole, not in
+# every mix of forms character by character: that regex grows with the length times the forms
+# and took seconds to compile for a cookie of a few kilobytes, on every request recorded.
+MIXED_FORMS_MAX = 256
+
+
+def _branches(secret: str) -> list[bytes]:
+    """The regex branches for one form of a secret (see MIXED_FORMS_MAX)."""
+    if len(secret) <= MIXED_FORMS_MAX:
+        return _escaped_branches(secret)
+    raw = secret.encode("utf-8", "surrogatepass")
+    units = secret.encode("utf-16-be", "surrogatepass")
+    escaped = "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+    percent = "".join(f"%{byte:02X}" for byte in raw)
+    lower_hex = re.sub(rb"%[0-9A-F]{2}", lambda m: m.group().lower(), raw)
+    forms = {raw, lower_hex, percent.encode(), percent.lower().encode()}
+    forms |= {escaped.encode(), re.sub("[a-f]", lambda m: m.group().upper(), escaped).encode()}
+    return [re.escape(form) for form in sorted(forms, key=len, reverse=True)]
+
+
 def _bits_set(alphabet: bytes, known: dict[int, int]) -> bytes:
     """The base64 digits whose bits agree with `known` (bit index -> value)."""
     return bytes(
@@ -484,7 +505,7 @@ class _Scrubber:
     def __init__(self, secrets: Iterable[str]) -> None:
         # Longest first, so a secret that contains another is replaced whole.
         ordered = sorted({v for s in secrets for v in _variants(s)}, key=len, reverse=True)
-        branches = [branch for secret in ordered for branch in _escaped_branches(secret)]
+        branches = [branch for secret in ordered for branch in _branches(secret)]
         base64_patterns = [p for secret in ordered for p in _base64_patterns(secret)]
         branches += [pattern for pattern, _ in base64_patterns]
         self._bytes = re.compile(b"|".join(dict.fromkeys(branches)))

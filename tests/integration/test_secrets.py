@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from pytest_sse_replay import Cassette, Redaction
 from pytest_sse_replay.cassette._model import Chunk, Interaction, RecordedRequest, RecordedResponse
-from pytest_sse_replay.cassette._redact import MIN_SECRET_LENGTH, _Scrubber
+from pytest_sse_replay.cassette._redact import MIN_SECRET_LENGTH, MIXED_FORMS_MAX, _Scrubber
 from pytest_sse_replay.cli._main import main
 from pytest_sse_replay.clients._serve import ReplayServer
 from pytest_sse_replay.demo._server import echo_forms
@@ -697,3 +697,20 @@ def test_record_command_refuses_an_unparsable_url_redacted(
     assert err.startswith("sse-replay record: error: URL 'http://REDACTED:REDACTED@")
     assert "Traceback" not in err
     assert {pair: where for pair, where in hits({"stderr": err}).items() if where} == {}
+
+
+def test_a_secret_longer_than_the_mixed_forms_limit_is_hunted_in_each_whole_form() -> None:
+    """A session cookie of a few kilobytes (past MIXED_FORMS_MAX, hunted whole in each form so
+    that its regex stays small) is still replaced raw, percent-encoded in either hex case,
+    fully \\u-escaped in either case and base64-encoded."""
+    value = "".join(f"{n:04d}/Ab+" for n in range(MIXED_FORMS_MAX))  # 2,048 characters
+    forms = {name: text for name, text in traces(value).items() if not name.startswith("json-")}
+    forms["json-slash"] = json.dumps(value)[1:-1].replace("/", "\\/")
+    forms["json-u"] = "".join(f"\\u{ord(c):04x}" for c in value)
+    forms["json-U"] = "".join(f"\\u{ord(c):04X}" for c in value)
+    chunks = [f"event: {name}\ndata: <{text}>\n\n".encode() for name, text in forms.items()]
+    item = redacted(interaction(headers=[("cookie", f"session={value}")], chunks=chunks))
+    body = item.response.body.decode()
+    for name in forms:
+        assert f"event: {name}\ndata: <REDACTED" in body, name
+    assert value[:40] not in body
