@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ipaddress
+import re
 import socket
 import sys
 import threading
@@ -65,9 +66,23 @@ def parse_allow_hosts(
     for entry in entries:
         try:
             networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
-        except ValueError:
+        except ValueError as exc:
+            # Only a host name is left: anything else ("10.0.0.0/33", "*.internal",
+            # "host:8080") would be taken as a name that no host has, and open nothing.
+            if not _HOST_NAME.fullmatch(entry) or _LOOKS_NUMERIC.fullmatch(entry):
+                raise ValueError(
+                    f"{where}: {entry!r} is neither a network (10.0.0.0/8), an address nor a "
+                    f"host name (wildcards and ports are not supported): {exc}"
+                ) from None
             names.add(entry.lower().rstrip("."))
     return tuple(networks), frozenset(names)
+
+
+# Letters, digits, "-" and "_" in dot-separated labels (a trailing dot allowed).
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
+# All digits and dots, or a "/": meant as an address or a network, and not one.
+_LOOKS_NUMERIC = re.compile(r"[0-9.]+|.*/.*")
 
 
 # Frames of these modules are how a connection is made, not who made it.

@@ -3,6 +3,7 @@ matching by request parts, ignore_json_paths and the sse_before_record hook."""
 
 from __future__ import annotations
 
+import re
 import socket
 import textwrap
 from collections.abc import Callable, Iterator
@@ -460,6 +461,23 @@ def test_allow_hosts_parsing() -> None:
     assert not guard.allows("127.0.0.1")
     with pytest.raises(ValueError, match="'none' closes every host"):
         parse_allow_hosts(["none", "localhost"], "ini")
+
+
+@pytest.mark.parametrize("entry", ["10.0.0.0/33", "*.internal", "db.internal:5432", "10.0.0.300"])
+def test_allow_hosts_entry_that_is_no_host_is_refused(entry: str) -> None:
+    """An entry that is neither a network, an address nor a host name (a bad prefix, a
+    wildcard, a port) is an error naming it, not a name that silently opens nothing."""
+    with pytest.raises(ValueError, match=rf"ini: {re.escape(repr(entry))} is neither a network"):
+        parse_allow_hosts([f"localhost {entry}"], "ini")
+
+
+def test_a_bad_allow_hosts_ini_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    """A wrong sse_allow_hosts entry stops the run with a usage error naming the ini."""
+    pytester.makeini("[pytest]\nsse_allow_hosts = 127.0.0.0/8 *.internal\n")
+    write(pytester, "def test_x():\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ini sse_allow_hosts: '[*].internal' is neither a network*"])
 
 
 def test_guard_is_undone_and_names_the_escape() -> None:
