@@ -6,9 +6,10 @@ noticing. While a `NetworkGuard` is active, the lowest common step of every TCP 
 the process is checked before a packet is sent: `socket.socket.connect` / `connect_ex`
 (asyncio's `loop.create_connection` and `sock_connect` end there, as does every blocking
 client), `sendto` / `sendmsg` with an address (a UDP datagram needs no connect),
-`socket.create_connection` (which still knows the host name) and `socket.getaddrinfo` for
-host names (so a refused host is named before a DNS query leaves). Allowed hosts (loopback
-by default) pass; the cassette's own recording path passes through `recording()`.
+`socket.create_connection` (which still knows the host name) and `socket.getaddrinfo` /
+`gethostbyname(_ex)` for host names (so a refused host is named before a DNS query
+leaves). Allowed hosts (loopback by default) pass; the cassette's own recording path passes
+through `recording()`.
 """
 
 from __future__ import annotations
@@ -242,7 +243,23 @@ class NetworkGuard:
                     guard._resolved.update(str(info[4][0]) for info in infos)
             return infos
 
+        def guarded_by_name(lookup: Callable[[str], Any]) -> Callable[[str], Any]:
+            # gethostbyname(_ex): older clients resolve with these, and the query leaves too.
+            def guarded(host: str) -> Any:
+                if isinstance(host, str) and not _is_address(host):
+                    guard._check(host, None)
+                found = lookup(host)
+                if isinstance(host, str) and host.lower().rstrip(".") in guard.names:
+                    addresses = [found] if isinstance(found, str) else found[2]
+                    with guard._lock:
+                        guard._resolved.update(addresses)
+                return found
+
+            return guarded
+
         patches: list[tuple[Any, str, Callable[..., Any]]] = [
+            (socket, "gethostbyname", guarded_by_name(socket.gethostbyname)),
+            (socket, "gethostbyname_ex", guarded_by_name(socket.gethostbyname_ex)),
             (socket.socket, "connect", guarded_connect),
             (socket.socket, "connect_ex", guarded_connect_ex),
             (socket.socket, "sendto", guarded_sendto),

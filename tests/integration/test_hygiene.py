@@ -523,6 +523,20 @@ def test_guard_refuses_a_datagram_sent_without_connect() -> None:
         assert receiver.recvfrom(16)[0] == b"allowed"
 
 
+def test_guard_refuses_a_lookup_by_gethostbyname() -> None:
+    """socket.gethostbyname and gethostbyname_ex of a host outside the list are refused
+    before the DNS query leaves; an allowed name resolves, and its addresses are open."""
+    guard = NetworkGuard((), frozenset({"localhost"}), test="t")
+    with guard.active():
+        for lookup in (socket.gethostbyname, socket.gethostbyname_ex):
+            with pytest.raises(NetworkEscape) as info:
+                lookup("service.invalid")
+            assert info.value.host == "service.invalid"
+        address = socket.gethostbyname("localhost")
+        assert guard.allows(address)
+    assert len(guard.escapes) == 2
+
+
 # -- matching by parts, ignore_json_paths ------------------------------------------------------
 
 PORTABLE = """
