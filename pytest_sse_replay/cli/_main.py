@@ -43,10 +43,15 @@ def _colour(choice: str, stream: IO[str]) -> bool:
     return bool(isatty and isatty())
 
 
-def _load(path: str) -> Any:
-    from ..cassette import Cassette
+def _load(path: str, *, shown: bool = False) -> Any:
+    from ..cassette import Cassette, Redaction
 
-    return Cassette.load(path)
+    cassette = Cassette.load(path)
+    if shown:
+        # What is printed about it (diff, check's timelines) is redacted, as `show` does:
+        # a cassette written by hand (or by another tool) may hold a secret.
+        Redaction().apply(cassette)
+    return cassette
 
 
 # --------------------------------------------------------------------------- show
@@ -90,13 +95,14 @@ def _diff(args: argparse.Namespace) -> int:
     from ._diff import diff_cassettes, diff_structures
 
     if args.structure:
-        text, differs = diff_structures(_load(args.a), _load(args.b), ignore=args.ignore or ())
+        a, b = _load(args.a, shown=True), _load(args.b, shown=True)
+        text, differs = diff_structures(a, b, ignore=args.ignore or ())
         print(f"--- {args.a}\n+++ {args.b}\n{text}")
         return FAILED if differs else OK
     if args.ignore:
         raise UsageProblem("--ignore goes with --structure")
 
-    result = diff_cassettes(_load(args.a), _load(args.b))
+    result = diff_cassettes(_load(args.a, shown=True), _load(args.b, shown=True))
     print(result.render(args.a, args.b))
     return FAILED if result.differs else OK
 
@@ -151,7 +157,7 @@ def _complete(cassette: Any, interaction: int | None, terminal: str | None) -> N
 def _check_file(args: argparse.Namespace, path: str) -> int:
     from ..assertions import EventLog
 
-    cassette = _load(path)
+    cassette = _load(path, shown=True)
     try:
         log = EventLog.from_cassette(cassette, args.interaction)
     except (IndexError, ValueError) as exc:

@@ -279,6 +279,36 @@ def test_show_redacts_a_cassette_written_by_hand(
     assert {pair: where for pair, where in hits({"show": out}).items() if where} == {}
 
 
+def test_check_and_diff_redact_a_cassette_written_by_hand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`check` (its failure timeline) and `diff` (both forms) of cassettes holding a secret
+    show it redacted, as `show` does."""
+    secret = SECRETS["header"]
+    paths = []
+    for name, event in (("a", "message"), ("b", "other")):
+        path = tmp_path / f"{name}.yaml"
+        Cassette(
+            [
+                interaction(
+                    url=f"http://api.test/s?token={quote(secret, safe='')}",
+                    headers=[("authorization", f"Bearer {secret}")],
+                    chunks=[f"event: {event}\ndata: {json.dumps({'echo': secret})}\n\n".encode()],
+                )
+            ]
+        ).save(path)
+        paths.append(str(path))
+    outputs = {}
+    assert main(["check", paths[0], "--count", "nothing=2"]) == 1
+    outputs["check"] = capsys.readouterr().out
+    assert "REDACTED" in outputs["check"]
+    assert main(["diff", *paths]) == 1
+    outputs["diff"] = capsys.readouterr().out
+    assert main(["diff", "--structure", *paths]) == 1
+    outputs["diff --structure"] = capsys.readouterr().out
+    assert {pair: where for pair, where in hits(outputs).items() if where} == {}
+
+
 # --------------------------------------------------------------------------- units
 
 
