@@ -21,6 +21,7 @@ from ._model import (
     round_us,
     set_chunk_data,
     set_chunk_t,
+    url_problem,
 )
 from ._provenance import expired_by, major_changes, note, now, parse_age
 from ._redact import Redaction
@@ -52,4 +53,5 @@ __all__ = [
     "round_us",
     "set_chunk_data",
     "set_chunk_t",
+    "url_problem",
 ]

@@ -14,7 +14,7 @@ import stat
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import accumulate, repeat
 from os import PathLike
@@ -132,6 +132,18 @@ class RecordedRequest:
     def header(self, name: str) -> str | None:
         return header_value(self.headers, name)
 
+    def __repr__(self) -> str:
+        # A repr ends up in tracebacks and assertion messages (pytest prints the arguments
+        # of every frame): it shows the request as a cassette would, secrets redacted by the
+        # default lists.
+        from ._redact import Redaction
+
+        shown, _ = Redaction().request(self)
+        return (
+            f"RecordedRequest(method={shown.method!r}, url={shown.url!r}, "
+            f"headers={shown.headers!r}, body={shown.body!r})"
+        )
+
 
 @dataclass(slots=True)
 class RecordedResponse:
@@ -172,6 +184,19 @@ class RecordedResponse:
 class Interaction:
     request: RecordedRequest
     response: RecordedResponse
+
+    def __repr__(self) -> str:
+        # As RecordedRequest's: the response too may echo the request's secrets.
+        from ._redact import Redaction
+
+        copy = Interaction(
+            RecordedRequest(
+                self.request.method, self.request.url, list(self.request.headers), self.request.body
+            ),
+            replace(self.response, headers=list(self.response.headers)),
+        )
+        Redaction().apply(Cassette([copy]))
+        return f"Interaction(request={copy.request!r}, response={copy.response!r})"
 
 
 @dataclass(eq=False)
@@ -459,13 +484,24 @@ def _text(value: object, path: FieldPath) -> str:
     return value
 
 
+def url_problem(exc: ValueError) -> str:
+    """Why urlsplit refused a URL, without quoting it (its message for a host with characters
+    that NFKC normalizes to delimiters holds the whole user-info, password included)."""
+    text = str(exc)
+    if "NFKC" in text:
+        return "its host holds characters that normalize to URL delimiters"
+    return text
+
+
 def _url(url: str, path: FieldPath, error: Callable[[FieldPath, str], Exception]) -> str:
     # Replay parses every recorded URL to match requests: one Python cannot parse (a port out of
     # range, a broken IPv6 address) is refused with the file, not raised from inside replay.
     try:
         urlsplit(url).port  # noqa: B018  (the port is only checked when read)
     except ValueError as exc:
-        raise error(path, f"not a URL ({exc}): {url!r}") from None
+        # The reason only ("Invalid IPv6 URL", "Port out of range"): the URL may hold a secret,
+        # and urlsplit's NFKC message quotes the user-info with the host.
+        raise error(path, f"not a URL that can be parsed: {url_problem(exc)}") from None
     return url
 
 

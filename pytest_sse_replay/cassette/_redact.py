@@ -19,7 +19,16 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import (
+    parse_qsl,
+    quote,
+    quote_plus,
+    unquote,
+    unquote_plus,
+    urlencode,
+    urlsplit,
+    urlunsplit,
+)
 
 from ..sse import Event
 from ._model import REDACTED, Cassette, Chunk, Interaction, RecordedRequest
@@ -29,6 +38,7 @@ __all__ = [
     "DEFAULT_HEADERS",
     "DEFAULT_QUERY",
     "MIN_SECRET_LENGTH",
+    "MIXED_FORMS_MAX",
     "Redaction",
 ]
 
@@ -53,8 +63,11 @@ DEFAULT_BODY_KEYS = frozenset(
 # in a recording would destroy it, and such values are not secrets worth the name.
 MIN_SECRET_LENGTH = 6
 
-_AUTH_SCHEME = re.compile(r"^(Bearer|Basic|Token|Digest)\s+", re.IGNORECASE)
+# Any scheme: "ApiKey", "SSWS", "Key", "OAuth" send the bare token after it just as "Bearer".
+_AUTH_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)\s+", re.IGNORECASE)
 _FORM = "application/x-www-form-urlencoded"
+_USER_INFO = re.compile(r"^([^:/?#]*://)([^/?#]*)@")
+_PARAMETER = re.compile(r"([^&=#]+)=([^&#]*)")
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,12 @@ class Redaction:
     query: frozenset[str] = DEFAULT_QUERY
     body_keys: frozenset[str] = DEFAULT_BODY_KEYS
 
+    @functools.cached_property
+    def _body_names(self) -> frozenset[str]:
+        # Body field names are compared without case, "_" or "-": a JSON API spells
+        # client_secret "clientSecret" or "client-secret" as often as not.
+        return frozenset(map(_body_key, self.body_keys))
+
     def extend(
         self, headers: Iterable[str] = (), query: Iterable[str] = (), body_keys: Iterable[str] = ()
     ) -> Redaction:
@@ -81,12 +100,15 @@ class Redaction:
             body_keys=self.body_keys | _lowered(body_keys),
         )
 
-    def apply(self, cassette: Cassette) -> set[str]:
-        """Redact `cassette` in place; returns the secret values that were found."""
-        secrets: set[str] = set()
+    def apply(self, cassette: Cassette, secrets: Iterable[str] = ()) -> set[str]:
+        """Redact `cassette` in place; returns the secret values that were found.
+
+        `secrets` are hunted too: values known from elsewhere (the request as sent, before
+        a `sse_before_record` hook rewrote or dropped the header that held them)."""
+        found: set[str] = set(secrets)
         for interaction in cassette.interactions:
-            self._redact_fields(interaction, secrets)
-        secrets = _hunted(secrets)
+            self._redact_fields(interaction, found)
+        secrets = _hunted(found)
         if secrets:
             scrubber = _scrubber(frozenset(secrets))
             for interaction in cassette.interactions:
@@ -125,6 +147,12 @@ class Redaction:
         """`text` with every form of every secret (of hunting length) replaced by REDACTED."""
         hunted = frozenset(_hunted(secrets))
         return _scrubber(hunted).text(text) if hunted else text
+
+    def find(self, data: bytes, secrets: Iterable[str]) -> list[tuple[int, int]]:
+        """Where `scrub` would replace a form of one of `secrets` in `data`: (start, end)
+        byte offsets, in order (what `sse-replay scan --secret` reports)."""
+        hunted = frozenset(_hunted(secrets))
+        return _scrubber(hunted).spans(data) if hunted else []
 
     def event(self, event: Event, secrets: Iterable[str]) -> Event:
         """`event` with its fields scrubbed of `secrets` (the same object if none is there)."""
@@ -169,8 +197,19 @@ class Redaction:
             out.append((name, value))
         return out
 
-    def _redact_url(self, url: str, secrets: set[str]) -> str:
-        parts = urlsplit(url)
+    def _redact_url(self, url: str, secrets: set[str], *, again: bool = True) -> str:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            # Not a URL urlsplit takes (an unbalanced "[", a bad IPv6 host, a host with a
+            # character that normalizes to "/"): still shown, so still redacted.
+            if not again:
+                return self._redact_url_text(url, secrets)
+            scheme, sep, rest = url.partition("//")
+            end = min((rest.find(c) for c in "/?#" if c in rest), default=len(rest))
+            netloc = rest[:end].replace("[", "\x00").replace("]", "\x01")
+            swapped = self._redact_url(scheme + sep + netloc + rest[end:], secrets, again=False)
+            return swapped.replace("\x00", "[").replace("\x01", "]")
         if "@" in parts.netloc:
             userinfo, _, hostport = parts.netloc.rpartition("@")
             user, colon, password = userinfo.partition(":")
@@ -195,6 +234,26 @@ class Redaction:
             redacted.append((key, value))
         return urlunsplit(parts._replace(query=urlencode(redacted)))
 
+    def _redact_url_text(self, url: str, secrets: set[str]) -> str:
+        """The last resort for a URL nothing parses: the user-info and the listed query
+        values, found as text."""
+
+        def user_info(match: re.Match[str]) -> str:
+            values = match.group(2).split(":", 1)
+            secrets.update(v for v in values if v)
+            return match.group(1) + ":".join(REDACTED if v else v for v in values) + "@"
+
+        def parameter(match: re.Match[str]) -> str:
+            key, value = match.group(1), match.group(2)
+            if unquote_plus(key).lower() not in self.query or value == REDACTED:
+                return match.group()
+            secrets.update({value, unquote_plus(value)})
+            return f"{key}={REDACTED}"
+
+        url = _USER_INFO.sub(user_info, url, count=1)
+        head, mark, query = url.partition("?")
+        return head + mark + _PARAMETER.sub(parameter, query) if mark else url
+
     def _redact_body(self, body: bytes, content_type: str | None, secrets: set[str]) -> bytes:
         kind = (content_type or "").split(";")[0].strip().lower()
         if kind == _FORM:
@@ -204,25 +263,26 @@ class Redaction:
         return body
 
     def _redact_form(self, body: bytes, secrets: set[str]) -> bytes:
-        try:
-            pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
-        except (UnicodeDecodeError, ValueError):
-            return body
-        if not any(key.lower() in self.body_keys for key, _ in pairs):
-            return body
-        redacted = []
-        for key, value in pairs:
-            if key.lower() in self.body_keys and value != REDACTED:
-                secrets.add(value)
-                value = REDACTED
-            redacted.append((key, value))
-        return urlencode(redacted).encode()
+        # Field by field, the others kept byte for byte: a strict parse would give up (and
+        # leave the password in) on a flag without "=" ("&remember"), a trailing "&" or a
+        # raw UTF-8 byte, all of which servers accept.
+        fields = body.split(b"&")
+        changed = False
+        for index, field in enumerate(fields):
+            key, eq, value = field.partition(b"=")
+            name = unquote_plus(key.decode("utf-8", "replace"))
+            if eq and _body_key(name) in self._body_names and value != _REDACTED:
+                secrets.add(unquote_plus(value.decode("utf-8", "replace")))
+                secrets.add(value.decode("utf-8", "replace"))
+                fields[index] = key + b"=" + _REDACTED
+                changed = True
+        return b"&".join(fields) if changed else body
 
     def _redact_json(self, body: bytes, secrets: set[str]) -> bytes:
         found: set[str] = set()
         try:
             document = json.loads(body)
-            redacted = _redact_json_value(document, self.body_keys, found)
+            redacted = _redact_json_value(document, self._body_names, found)
             if redacted == document:
                 return body
         except ValueError:
@@ -242,6 +302,11 @@ def _same(event: Event) -> Event:
     return event
 
 
+def _body_key(name: str) -> str:
+    """A body field's name as compared: `clientSecret`, `client-secret` -> "clientsecret"."""
+    return name.lower().replace("_", "").replace("-", "")
+
+
 def _lowered(names: Iterable[str]) -> frozenset[str]:
     return frozenset(n.strip().lower() for n in names if n.strip())
 
@@ -255,7 +320,7 @@ def _redact_json_value(value: object, keys: frozenset[str], found: set[str]) -> 
     if isinstance(value, dict):
         out: dict[object, object] = {}
         for key, item in value.items():
-            if isinstance(key, str) and key.lower() in keys and item != REDACTED:
+            if isinstance(key, str) and _body_key(key) in keys and item != REDACTED:
                 _leaves(item, found)
                 out[key] = REDACTED if item is not None else None
             else:
@@ -290,7 +355,7 @@ def _secret_parts(name: str, value: str) -> list[str]:
         for pair in pairs:
             _, eq, cookie = pair.strip().partition("=")
             if eq:
-                parts.append(cookie)
+                parts += [cookie, cookie.strip().strip('"')]  # a cookie value may be quoted
     return [p.strip() for p in parts if p.strip()]
 
 
@@ -351,6 +416,26 @@ def _escaped_branches(secret: str) -> list[bytes]:
     engine skip, in C, the positions where no form of a secret can start."""
     rest = b"".join(b"(?:" + b"|".join(_char_forms(char)) + b")" for char in secret[1:])
     return [first + rest for first in _char_forms(secret[0])]
+
+
+# Past this length a secret (a session cookie, a JWT) is hunted in each form whole, not in
+# every mix of forms character by character: that regex grows with the length times the forms
+# and took seconds to compile for a cookie of a few kilobytes, on every request recorded.
+MIXED_FORMS_MAX = 256
+
+
+def _branches(secret: str) -> list[bytes]:
+    """The regex branches for one form of a secret (see MIXED_FORMS_MAX)."""
+    if len(secret) <= MIXED_FORMS_MAX:
+        return _escaped_branches(secret)
+    raw = secret.encode("utf-8", "surrogatepass")
+    units = secret.encode("utf-16-be", "surrogatepass")
+    escaped = "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+    percent = "".join(f"%{byte:02X}" for byte in raw)
+    lower_hex = re.sub(rb"%[0-9A-F]{2}", lambda m: m.group().lower(), raw)
+    forms = {raw, lower_hex, percent.encode(), percent.lower().encode()}
+    forms |= {escaped.encode(), re.sub("[a-f]", lambda m: m.group().upper(), escaped).encode()}
+    return [re.escape(form) for form in sorted(forms, key=len, reverse=True)]
 
 
 def _bits_set(alphabet: bytes, known: dict[int, int]) -> bytes:
@@ -424,7 +509,7 @@ class _Scrubber:
     def __init__(self, secrets: Iterable[str]) -> None:
         # Longest first, so a secret that contains another is replaced whole.
         ordered = sorted({v for s in secrets for v in _variants(s)}, key=len, reverse=True)
-        branches = [branch for secret in ordered for branch in _escaped_branches(secret)]
+        branches = [branch for secret in ordered for branch in _branches(secret)]
         base64_patterns = [p for secret in ordered for p in _base64_patterns(secret)]
         branches += [pattern for pattern, _ in base64_patterns]
         self._bytes = re.compile(b"|".join(dict.fromkeys(branches)))

@@ -46,10 +46,15 @@ def _colour(choice: str, stream: IO[str]) -> bool:
     return bool(isatty and isatty())
 
 
-def _load(path: str) -> Any:
-    from ..cassette import Cassette
+def _load(path: str, *, shown: bool = False) -> Any:
+    from ..cassette import Cassette, Redaction
 
-    return Cassette.load(path)
+    cassette = Cassette.load(path)
+    if shown:
+        # What is printed about it (diff, check's timelines) is redacted, as `show` does:
+        # a cassette written by hand (or by another tool) may hold a secret.
+        Redaction().apply(cassette)
+    return cassette
 
 
 # --------------------------------------------------------------------------- show
@@ -93,13 +98,14 @@ def _diff(args: argparse.Namespace) -> int:
     from ._diff import diff_cassettes, diff_structures
 
     if args.structure:
-        text, differs = diff_structures(_load(args.a), _load(args.b), ignore=args.ignore or ())
+        a, b = _load(args.a, shown=True), _load(args.b, shown=True)
+        text, differs = diff_structures(a, b, ignore=args.ignore or ())
         print(f"--- {args.a}\n+++ {args.b}\n{text}")
         return FAILED if differs else OK
     if args.ignore:
         raise UsageProblem("--ignore goes with --structure")
 
-    result = diff_cassettes(_load(args.a), _load(args.b))
+    result = diff_cassettes(_load(args.a, shown=True), _load(args.b, shown=True))
     print(result.render(args.a, args.b))
     return FAILED if result.differs else OK
 
@@ -191,7 +197,7 @@ def _contracts(args: argparse.Namespace) -> list[Contract]:
 def _check_file(args: argparse.Namespace, path: str) -> int:
     from ..assertions import EventLog, RuleResult
 
-    cassette = _load(path)
+    cassette = _load(path, shown=True)
     try:
         log = EventLog.from_cassette(cassette, args.interaction)
     except (IndexError, ValueError) as exc:
@@ -312,6 +318,7 @@ def _record(args: argparse.Namespace) -> int:
         Redaction,
         is_event_stream,
         round_us,
+        url_problem,
     )
     from ..clients import RecordingTransport
     from ..sse import SSEParser
@@ -322,7 +329,12 @@ def _record(args: argparse.Namespace) -> int:
         query=args.redact_query or (),
         body_keys=args.redact_body_key or (),
     )
-    parts = urlsplit(args.url)
+    try:
+        parts = urlsplit(args.url)
+        parts.port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)
+    except ValueError as exc:
+        reason = url_problem(exc)  # urlsplit's own message may quote the password
+        raise UsageProblem(f"URL {redaction.url(args.url)!r}: {reason}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageProblem(f"URL {redaction.url(args.url)!r}: expected an http:// or https:// URL")
     if args.max_time is not None and not args.max_time > 0:

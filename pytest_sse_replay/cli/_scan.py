@@ -4,13 +4,15 @@ A cassette is scanned as text, line by line, so that every finding has a line nu
 file that is not a valid cassette is still scanned (a secret in a broken file is still a
 secret). Three things are looked for:
 
-- known token shapes, anywhere (OpenAI, Anthropic, GitHub, AWS, Slack, Google, Stripe keys,
-  JWTs, private key blocks, `Bearer` and `Basic` credentials that are not `REDACTED`);
+- known token shapes, anywhere (OpenAI, Anthropic, GitHub, GitLab, AWS, Slack, Google,
+  Stripe, Hugging Face, npm, SendGrid keys, Slack webhooks, JWTs, private key blocks,
+  `Bearer` and `Basic` credentials that are not `REDACTED`);
 - long random-looking strings, only in auth-like places: the value of a header, query
   parameter or JSON key whose name holds auth, token, key, secret, password, session, cookie
   or credential. Looking only there is what keeps ids, etags and base64 bodies quiet;
 - the values given with `--secret` / `--secret-env`, also percent-encoded, JSON-escaped and
-  base64-encoded (at any alignment inside a longer base64 text).
+  base64-encoded (at any alignment inside a longer base64 text), and in every other form
+  redaction replaces (lower-case hex, `\\/`, `\\uXXXX` for some characters only).
 
 A finding is never printed whole: only a masked preview such as `sk-p…9f2a`.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 import math
 import re
@@ -28,7 +31,7 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 from .._text import loads_json
-from ..cassette import REDACTED
+from ..cassette import REDACTED, Redaction
 
 __all__ = [
     "ENTROPY_MIN_LENGTH",
@@ -49,6 +52,8 @@ ENTROPY_MIN_BITS = 3.5
 HEX_MIN_LENGTH = 32
 HEX_MIN_BITS = 3.0
 
+_REDACTION = Redaction()
+
 # Names that make a header, query parameter or JSON key an auth-like place.
 _AUTH_NAME = re.compile(r"auth|token|key|secret|passw|session|cookie|credential", re.IGNORECASE)
 # What a redacted or placeholder value looks like: never a finding.
@@ -68,6 +73,16 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Anthropic API key", re.compile(rf"{_B}sk-ant-[A-Za-z0-9_-]{{20,}}{_E}")),
     ("OpenAI API key", re.compile(rf"{_B}sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{{20,}}{_E}")),
     ("Stripe live key", re.compile(rf"{_B}(?:sk|rk)_live_[A-Za-z0-9]{{20,}}{_E}")),
+    # A test key still opens the account's test data and its webhooks.
+    ("Stripe test key", re.compile(rf"{_B}(?:sk|rk)_test_[A-Za-z0-9]{{20,}}{_E}")),
+    ("GitLab token", re.compile(rf"{_B}gl(?:pat|dt|ptt|rt|oas)-[A-Za-z0-9_-]{{20,}}{_E}")),
+    ("Hugging Face token", re.compile(rf"{_B}hf_[A-Za-z]{{30,}}{_E}")),
+    ("npm token", re.compile(rf"{_B}npm_[A-Za-z0-9]{{36}}{_E}")),
+    ("SendGrid API key", re.compile(rf"{_B}SG\.[A-Za-z0-9_-]{{22}}\.[A-Za-z0-9_-]{{43}}{_E}")),
+    (
+        "Slack webhook",
+        re.compile(r"hooks\.slack\.com/(?:services|workflows)/T[A-Za-z0-9_/]{20,}"),
+    ),
     ("GitHub token", re.compile(rf"{_B}(?:gh[pousr]_[A-Za-z0-9]{{30,}}|github_pat_\w{{22,}}){_E}")),
     (
         "AWS access key id",
@@ -215,7 +230,9 @@ def _shape_ok(kind: str, token: str) -> bool:
     return True
 
 
-def _line_hits(line: str, forms: dict[str, str]) -> Iterator[tuple[int, int, str, str]]:
+def _line_hits(
+    line: str, forms: dict[str, str], secrets: Sequence[str] = ()
+) -> Iterator[tuple[int, int, str, str]]:
     """(start, end, kind, the secret) for each suspected credential of one line."""
     for kind, pattern in _SHAPES:
         for match in pattern.finditer(line):
@@ -240,6 +257,14 @@ def _line_hits(line: str, forms: dict[str, str]) -> Iterator[tuple[int, int, str
             kind = "--secret value" + ("" if how == "raw" else f", {how}")
             yield at, at + len(form), kind, form
             at = line.find(form, at + 1)
+    if secrets:
+        # Every other form redaction knows (lower-case hex, `\/`, `\uXXXX` for some letters,
+        # a mix): what a cassette would have had replaced is what a scan must report.
+        data = line.encode("utf-8", "surrogateescape")
+        for start, end in _REDACTION.find(data, secrets):
+            at = len(data[:start].decode("utf-8", "ignore"))
+            upto = len(data[:end].decode("utf-8", "ignore"))
+            yield at, upto, "--secret value, encoded", line[at:upto]
 
 
 def _auth_pairs(line: str) -> Iterator[tuple[str, int, str]]:
@@ -260,19 +285,25 @@ def scan_text(
     With `fields`, each finding names the cassette field it is in (found by reading the
     text as YAML), else "text".
     """
+    secrets = list(secrets)
     forms: dict[str, str] = {}
     for secret in secrets:
         for form, how in secret_forms(secret).items():
             forms.setdefault(form, how)
     found: list[tuple[int, int, str, str]] = []
     for number, line in enumerate(text.splitlines(), 1):
-        taken: list[tuple[int, int]] = []
         # Earlier rules are more specific: a span already reported (a Bearer's OpenAI key)
-        # is not reported again by a vaguer rule.
-        for start, end, kind, token in _line_hits(line, forms):
-            if any(start < e and s < end for s, e in taken):
+        # is not reported again by a vaguer rule. The spans taken never overlap, so sorted by
+        # start they are sorted by end too: only the last one starting before `end` can
+        # overlap (a bisection, not a scan: a hostile line holds a million findings).
+        starts: list[int] = []
+        ends: list[int] = []
+        for start, end, kind, token in _line_hits(line, forms, secrets):
+            at = bisect.bisect_left(starts, end)
+            if at and ends[at - 1] > start:
                 continue
-            taken.append((start, end))
+            starts.insert(at, start)
+            ends.insert(at, end)
             found.append((number, start, kind, token))
     if not found:
         return []

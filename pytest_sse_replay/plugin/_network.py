@@ -5,9 +5,11 @@ switched its HTTP library) would otherwise reach the live service from CI withou
 noticing. While a `NetworkGuard` is active, the lowest common step of every TCP client in
 the process is checked before a packet is sent: `socket.socket.connect` / `connect_ex`
 (asyncio's `loop.create_connection` and `sock_connect` end there, as does every blocking
-client), `socket.create_connection` (which still knows the host name) and `socket.getaddrinfo`
-for host names (so a refused host is named before a DNS query leaves). Allowed hosts
-(loopback by default) pass; the cassette's own recording path passes through `recording()`.
+client), `sendto` / `sendmsg` with an address (a UDP datagram needs no connect),
+`socket.create_connection` (which still knows the host name) and `socket.getaddrinfo` /
+`gethostbyname(_ex)` for host names (so a refused host is named before a DNS query
+leaves). Allowed hosts (loopback by default) pass; the cassette's own recording path passes
+through `recording()`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ipaddress
+import re
 import socket
 import sys
 import threading
@@ -64,9 +67,23 @@ def parse_allow_hosts(
     for entry in entries:
         try:
             networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
-        except ValueError:
+        except ValueError as exc:
+            # Only a host name is left: anything else ("10.0.0.0/33", "*.internal",
+            # "host:8080") would be taken as a name that no host has, and open nothing.
+            if not _HOST_NAME.fullmatch(entry) or _LOOKS_NUMERIC.fullmatch(entry):
+                raise ValueError(
+                    f"{where}: {entry!r} is neither a network (10.0.0.0/8), an address nor a "
+                    f"host name (wildcards and ports are not supported): {exc}"
+                ) from None
             names.add(entry.lower().rstrip("."))
     return tuple(networks), frozenset(names)
+
+
+# Letters, digits, "-" and "_" in dot-separated labels (a trailing dot allowed).
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
+# All digits and dots, or a "/": meant as an address or a network, and not one.
+_LOOKS_NUMERIC = re.compile(r"[0-9.]+|.*/.*")
 
 
 # Frames of these modules are how a connection is made, not who made it.
@@ -184,6 +201,8 @@ class NetworkGuard:
         connect = socket.socket.connect
         connect_ex = socket.socket.connect_ex
         create_connection = socket.create_connection
+        sendto = socket.socket.sendto
+        sendmsg = socket.socket.sendmsg
         getaddrinfo = socket.getaddrinfo
 
         def guarded_connect(self: socket.socket, address: Any) -> None:
@@ -193,6 +212,18 @@ class NetworkGuard:
         def guarded_connect_ex(self: socket.socket, address: Any) -> int:
             guard._check_address(self, address)
             return connect_ex(self, address)
+
+        def guarded_sendto(self: socket.socket, data: Any, *args: Any) -> int:
+            # sendto(data, address) / sendto(data, flags, address): a UDP datagram (a DNS
+            # query of a resolver library, a metrics client) needs no connect to leave.
+            if args:
+                guard._check_address(self, args[-1])
+            return sendto(self, data, *args)
+
+        def guarded_sendmsg(self: socket.socket, *args: Any) -> int:
+            if len(args) >= 4 and args[3] is not None:  # (buffers, ancdata, flags, address)
+                guard._check_address(self, args[3])
+            return sendmsg(self, *args)
 
         def guarded_create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
             host, port = address[0], address[1]
@@ -212,9 +243,27 @@ class NetworkGuard:
                     guard._resolved.update(str(info[4][0]) for info in infos)
             return infos
 
+        def guarded_by_name(lookup: Callable[[str], Any]) -> Callable[[str], Any]:
+            # gethostbyname(_ex): older clients resolve with these, and the query leaves too.
+            def guarded(host: str) -> Any:
+                if isinstance(host, str) and not _is_address(host):
+                    guard._check(host, None)
+                found = lookup(host)
+                if isinstance(host, str) and host.lower().rstrip(".") in guard.names:
+                    addresses = [found] if isinstance(found, str) else found[2]
+                    with guard._lock:
+                        guard._resolved.update(addresses)
+                return found
+
+            return guarded
+
         patches: list[tuple[Any, str, Callable[..., Any]]] = [
+            (socket, "gethostbyname", guarded_by_name(socket.gethostbyname)),
+            (socket, "gethostbyname_ex", guarded_by_name(socket.gethostbyname_ex)),
             (socket.socket, "connect", guarded_connect),
             (socket.socket, "connect_ex", guarded_connect_ex),
+            (socket.socket, "sendto", guarded_sendto),
+            (socket.socket, "sendmsg", guarded_sendmsg),
             (socket, "create_connection", guarded_create_connection),
             (socket, "getaddrinfo", guarded_getaddrinfo),
         ]

@@ -103,6 +103,7 @@ class ActiveCassette:
         )
         self.new = Cassette(path=self.path)
         self._saved = 0  # how many of self.new.interactions are on disk
+        self._sent_secrets: frozenset[str] = frozenset()  # see save()
         self._recorders: dict[tuple[str, bool], RecordingTransport] = {}
         # aiohttp and requests walk plans themselves: they ask this instead.
         self.answerer = Answerer(
@@ -324,6 +325,13 @@ class ActiveCassette:
             return None  # a failed test's recording is not trusted (ini sse_record_on_error)
         with self._lock:
             if self.before_record is not None and len(self.new.interactions) > self._saved:
+                # The secrets as sent: a hook that rewrites or drops the header that held
+                # one must not leave its echoes in the body unscrubbed.
+                redaction = self.settings.redaction
+                for interaction in self.new.interactions[self._saved :]:
+                    self._sent_secrets |= redaction.request_secrets(
+                        interaction.request, interaction.response.headers
+                    )
                 try:
                     self.new.interactions[self._saved :] = apply_before_record(
                         self.before_record, self.new.interactions[self._saved :]
@@ -386,5 +394,5 @@ class ActiveCassette:
             if len(on_disk.matching(request)) < occurrence:
                 cassette.interactions.append(recorded[index])
         cassette.recorded_with.update(self.new.recorded_with)
-        self.settings.redaction.apply(cassette)
+        self.settings.redaction.apply(cassette, self._sent_secrets)
         return cassette.save(self.path)

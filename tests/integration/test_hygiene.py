@@ -3,9 +3,10 @@ matching by request parts, ignore_json_paths and the sse_before_record hook."""
 
 from __future__ import annotations
 
+import re
 import socket
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -462,6 +463,23 @@ def test_allow_hosts_parsing() -> None:
         parse_allow_hosts(["none", "localhost"], "ini")
 
 
+@pytest.mark.parametrize("entry", ["10.0.0.0/33", "*.internal", "db.internal:5432", "10.0.0.300"])
+def test_allow_hosts_entry_that_is_no_host_is_refused(entry: str) -> None:
+    """An entry that is neither a network, an address nor a host name (a bad prefix, a
+    wildcard, a port) is an error naming it, not a name that silently opens nothing."""
+    with pytest.raises(ValueError, match=rf"ini: {re.escape(repr(entry))} is neither a network"):
+        parse_allow_hosts([f"localhost {entry}"], "ini")
+
+
+def test_a_bad_allow_hosts_ini_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    """A wrong sse_allow_hosts entry stops the run with a usage error naming the ini."""
+    pytester.makeini("[pytest]\nsse_allow_hosts = 127.0.0.0/8 *.internal\n")
+    write(pytester, "def test_x():\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ini sse_allow_hosts: '[*].internal' is neither a network*"])
+
+
 def test_guard_is_undone_and_names_the_escape() -> None:
     """Inside the guard a refused connection raises NetworkEscape; outside it the socket
     module is as it was."""
@@ -473,6 +491,50 @@ def test_guard_is_undone_and_names_the_escape() -> None:
     assert (info.value.host, info.value.port) == ("127.0.0.1", 9)
     assert info.value.library.startswith("socket (from tests.integration.test_hygiene")
     assert guard.escapes == [info.value]
+
+
+def test_guard_refuses_a_datagram_sent_without_connect() -> None:
+    """A UDP datagram sent with sendto or sendmsg (as a DNS resolver library or a metrics
+    client does, without connect) is refused like a connection, before it leaves."""
+    guard = NetworkGuard((), frozenset(), test="t")
+    sends: list[Callable[[socket.socket], object]] = [
+        lambda sock: sock.sendto(b"x", ("127.0.0.1", 9)),
+        lambda sock: sock.sendto(b"x", 0, ("127.0.0.1", 9)),
+        lambda sock: sock.sendmsg([b"x"], [], 0, ("127.0.0.1", 9)),
+    ]
+    with guard.active():
+        for send in sends:
+            with (
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
+                pytest.raises(NetworkEscape) as info,
+            ):
+                send(sock)
+            assert (info.value.host, info.value.port) == ("127.0.0.1", 9)
+    assert len(guard.escapes) == 3
+    networks, names = parse_allow_hosts([], "ini")
+    with (
+        NetworkGuard(networks, names).active(),
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+    ):
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(5)
+        sender.sendto(b"allowed", receiver.getsockname())  # loopback stays open
+        assert receiver.recvfrom(16)[0] == b"allowed"
+
+
+def test_guard_refuses_a_lookup_by_gethostbyname() -> None:
+    """socket.gethostbyname and gethostbyname_ex of a host outside the list are refused
+    before the DNS query leaves; an allowed name resolves, and its addresses are open."""
+    guard = NetworkGuard((), frozenset({"localhost"}), test="t")
+    with guard.active():
+        for lookup in (socket.gethostbyname, socket.gethostbyname_ex):
+            with pytest.raises(NetworkEscape) as info:
+                lookup("service.invalid")
+            assert info.value.host == "service.invalid"
+        address = socket.gethostbyname("localhost")
+        assert guard.allows(address)
+    assert len(guard.escapes) == 2
 
 
 # -- matching by parts, ignore_json_paths ------------------------------------------------------

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from pytest_sse_replay import Cassette, Redaction
 from pytest_sse_replay.cassette._model import Chunk, Interaction, RecordedRequest, RecordedResponse
-from pytest_sse_replay.cassette._redact import MIN_SECRET_LENGTH, _Scrubber
+from pytest_sse_replay.cassette._redact import MIN_SECRET_LENGTH, MIXED_FORMS_MAX, _Scrubber
 from pytest_sse_replay.cli._main import main
 from pytest_sse_replay.clients._serve import ReplayServer
 from pytest_sse_replay.demo._server import echo_forms
@@ -279,6 +279,36 @@ def test_show_redacts_a_cassette_written_by_hand(
     assert {pair: where for pair, where in hits({"show": out}).items() if where} == {}
 
 
+def test_check_and_diff_redact_a_cassette_written_by_hand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`check` (its failure timeline) and `diff` (both forms) of cassettes holding a secret
+    show it redacted, as `show` does."""
+    secret = SECRETS["header"]
+    paths = []
+    for name, event in (("a", "message"), ("b", "other")):
+        path = tmp_path / f"{name}.yaml"
+        Cassette(
+            [
+                interaction(
+                    url=f"http://api.test/s?token={quote(secret, safe='')}",
+                    headers=[("authorization", f"Bearer {secret}")],
+                    chunks=[f"event: {event}\ndata: {json.dumps({'echo': secret})}\n\n".encode()],
+                )
+            ]
+        ).save(path)
+        paths.append(str(path))
+    outputs = {}
+    assert main(["check", paths[0], "--count", "nothing=2"]) == 1
+    outputs["check"] = capsys.readouterr().out
+    assert "REDACTED" in outputs["check"]
+    assert main(["diff", *paths]) == 1
+    outputs["diff"] = capsys.readouterr().out
+    assert main(["diff", "--structure", *paths]) == 1
+    outputs["diff --structure"] = capsys.readouterr().out
+    assert {pair: where for pair, where in hits(outputs).items() if where} == {}
+
+
 # --------------------------------------------------------------------------- units
 
 
@@ -530,3 +560,187 @@ def test_record_command_malformed_header_shows_only_its_name(
     assert code != 0
     assert "'Authorization'" in err
     assert "tk-551" not in err
+
+
+# -- found by attack: hooks, loose forms, other schemes, reprs ----------------------------------
+
+HOOK_SECRET = "hk-Echoed-Token-7731"
+
+
+def test_a_hook_that_drops_the_secret_header_leaves_no_echo_of_it(
+    pytester: pytest.Pytester, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sse_before_record hook that removes the authorization header (as VCR users filter
+    headers) does not stop the echoes of its token in the response from being scrubbed."""
+    monkeypatch.setenv("HOOK_SECRET", HOOK_SECRET)
+    pytester.makepyfile(
+        test_user=textwrap.dedent(
+            f"""
+            import os, httpx, pytest
+
+            @pytest.fixture
+            def sse_before_record():
+                def hook(interaction):
+                    request = interaction.request
+                    request.headers = [h for h in request.headers if h[0] != "authorization"]
+                    return interaction
+                return hook
+
+            @pytest.mark.sse_cassette("c")
+            def test_x():
+                token = os.environ["HOOK_SECRET"]
+                r = httpx.get("{live_server}/echo", headers={{"authorization": "Bearer " + token}},
+                              timeout=10)
+                assert b"event: done" in r.content
+            """
+        )
+    )
+    pytester.runpytest("--sse-record").assert_outcomes(passed=1)
+    text = (pytester.path / "cassettes" / "c.yaml").read_text()
+    assert "authorization" not in text.split("response:")[0]  # the hook's change is kept
+    assert HOOK_SECRET not in text
+    assert "REDACTED" in text
+
+
+def test_a_hook_returning_the_wrong_type_shows_no_secret(
+    pytester: pytest.Pytester, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error of a hook that returns a request instead of the interaction, and pytest's
+    traceback of it (which prints every frame's arguments), show the request redacted."""
+    monkeypatch.setenv("HOOK_SECRET", HOOK_SECRET)
+    pytester.makepyfile(
+        test_user=textwrap.dedent(
+            f"""
+            import os, httpx, pytest
+
+            @pytest.fixture
+            def sse_before_record():
+                return lambda interaction: interaction.request
+
+            @pytest.mark.sse_cassette("c")
+            def test_x():
+                httpx.get("{live_server}/json", params={{"token": os.environ["HOOK_SECRET"]}},
+                          timeout=10)
+            """
+        )
+    )
+    result = pytester.runpytest("--sse-record", "--tb=long")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*must return the interaction*RecordedRequest*token=REDACTED*"])
+    assert HOOK_SECRET not in result.stdout.str() + result.stderr.str()
+
+
+def test_the_repr_of_a_request_or_an_interaction_is_redacted() -> None:
+    """repr() of a RecordedRequest or an Interaction (what tracebacks and assertion messages
+    show) holds no secret; the objects themselves are left as they are."""
+    item = interaction(
+        url="https://u:repr-pass-01@api.test/s?token=repr-token-01",
+        headers=[("authorization", "Bearer repr-bearer-01")],
+        body=b'{"password": "repr-pw-0001"}',
+        chunks=[b"data: repr-bearer-01 repr-pw-0001\n\n"],
+        method="POST",
+    )
+    for shown in (repr(item), repr(item.request), str(item.request)):
+        assert "repr-" not in shown, shown
+        assert "REDACTED" in shown
+    assert item.request.header("authorization") == "Bearer repr-bearer-01"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"grant_type=password&password=loose-pw-0042&remember",  # a flag without "="
+        b"password=loose-pw-0042&",  # a trailing "&"
+        "password=loose-pw-0042&name=\u00e9".encode(),  # a raw UTF-8 byte
+        b"Pass_Word=loose-pw-0042",  # another spelling of the name
+    ],
+)
+def test_a_loose_form_body_is_still_redacted(body: bytes) -> None:
+    """A form body a strict parser refuses still has its listed fields redacted (and hunted);
+    the other fields are kept byte for byte."""
+    item = redacted(
+        interaction(
+            method="POST",
+            body=body,
+            headers=[("content-type", "application/x-www-form-urlencoded")],
+            chunks=[b"data: loose-pw-0042\n\n"],
+        )
+    )
+    assert b"loose-pw-0042" not in item.request.body
+    assert item.request.body == body.replace(b"loose-pw-0042", b"REDACTED")
+    assert item.response.body == b"data: REDACTED\n\n"
+
+
+@pytest.mark.parametrize(
+    "key", ["clientSecret", "accessToken", "RefreshToken", "api-key", "client-secret"]
+)
+def test_json_body_keys_match_in_camel_case_and_with_dashes(key: str) -> None:
+    """A listed body field is found whatever its spelling: camelCase, dashes or underscores."""
+    body = json.dumps({"outer": {key: "camel-secret-01"}}).encode()
+    item = redacted(
+        interaction(method="POST", body=body, headers=[("content-type", "application/json")])
+    )
+    assert json.loads(item.request.body) == {"outer": {key: REDACTED}}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("authorization", "ApiKey scheme-token-0042"),
+        ("authorization", "SSWS scheme-token-0042"),
+        ("authorization", "OAuth scheme-token-0042"),
+        ("cookie", 'sid="scheme-token-0042"'),
+    ],
+)
+def test_the_bare_token_of_any_scheme_or_quoted_cookie_is_hunted(name: str, value: str) -> None:
+    """The token after any authorization scheme, and a quoted cookie's value, are hunted when a
+    server echoes them alone."""
+    item = redacted(interaction(headers=[(name, value)], chunks=[b"data: scheme-token-0042\n\n"]))
+    assert item.response.body == b"data: REDACTED\n\n"
+
+
+@given(
+    head=st.text(alphabet="[]:@%.hx1\uff03", max_size=30),
+    secret=st.text(alphabet="abcXYZ019-_", min_size=MIN_SECRET_LENGTH, max_size=12),
+)
+def test_redaction_of_any_url_text_never_raises_and_removes_a_listed_value(
+    head: str, secret: str
+) -> None:
+    """Redaction.url takes any text (an unbalanced "[", a bad IPv6 host, a fullwidth "#" in
+    the host: what urlsplit refuses) and still replaces a listed query value."""
+    shown = Redaction().url(f"http://{head}/s?x=1&token={secret}")
+    assert f"token={REDACTED}" in shown
+    assert secret not in shown.split("?", 1)[-1]
+
+
+@pytest.mark.parametrize(
+    "host", ["[::1", "[::zz]", "[::1]:port", "example.test:99999", "a\uff03b.test"]
+)
+def test_record_command_refuses_an_unparsable_url_redacted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], host: str
+) -> None:
+    """`record` with a URL urlsplit refuses exits 2 with the URL redacted, not a traceback."""
+    url = f"http://bob:{SECRETS['user-info']}@{host}/s?api_key={SECRETS['query']}"
+    code = main(["record", url, "-o", str(tmp_path / "x.yaml")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("sse-replay record: error: URL 'http://REDACTED:REDACTED@")
+    assert "Traceback" not in err
+    assert {pair: where for pair, where in hits({"stderr": err}).items() if where} == {}
+
+
+def test_a_secret_longer_than_the_mixed_forms_limit_is_hunted_in_each_whole_form() -> None:
+    """A session cookie of a few kilobytes (past MIXED_FORMS_MAX, hunted whole in each form so
+    that its regex stays small) is still replaced raw, percent-encoded in either hex case,
+    fully \\u-escaped in either case and base64-encoded."""
+    value = "".join(f"{n:04d}/Ab+" for n in range(MIXED_FORMS_MAX))  # 2,048 characters
+    forms = {name: text for name, text in traces(value).items() if not name.startswith("json-")}
+    forms["json-slash"] = json.dumps(value)[1:-1].replace("/", "\\/")
+    forms["json-u"] = "".join(f"\\u{ord(c):04x}" for c in value)
+    forms["json-U"] = "".join(f"\\u{ord(c):04X}" for c in value)
+    chunks = [f"event: {name}\ndata: <{text}>\n\n".encode() for name, text in forms.items()]
+    item = redacted(interaction(headers=[("cookie", f"session={value}")], chunks=chunks))
+    body = item.response.body.decode()
+    for name in forms:
+        assert f"event: {name}\ndata: <REDACTED" in body, name
+    assert value[:40] not in body

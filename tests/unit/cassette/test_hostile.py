@@ -259,6 +259,31 @@ def test_headers_t_outside_seven_days_is_refused(tmp_path: Path, value: str) -> 
         Cassette.load(path)
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[::1/s?token=url-secret-1", "Invalid IPv6 URL"),
+        ("http://[::zz]/s", "does not appear to be an IPv4 or IPv6 address"),
+        ("http://h:abc/s", "Port could not be cast"),
+        ("http://h:99999/s", "Port out of range"),
+    ],
+)
+def test_an_unparsable_url_is_refused_naming_the_field(
+    tmp_path: Path, url: str, reason: str
+) -> None:
+    """A URL that matching and redaction could not parse (an unbalanced bracket, a bad IPv6
+    host, a port that is no port) is refused at load, naming the field but not the URL, instead
+    of a ValueError in `show`, `diff` or a replay."""
+    path = _cassette(0.0, Ending()).save(tmp_path / "c.yaml")
+    text = path.read_text().replace(f"url: {URL}", f"url: {url}")
+    assert url in text
+    path.write_text(text)
+    with pytest.raises(CassetteError, match=r"interactions\[0\]\.request\.url: not a URL") as info:
+        Cassette.load(path)
+    assert reason in str(info.value)
+    assert "url-secret-1" not in str(info.value)
+
+
 # --- Fuzzing in every run ---------------------------------------------------------------------
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import random
+import signal
 import string
 from pathlib import Path
+from types import FrameType
 from urllib.parse import quote
 
 import pytest
@@ -135,6 +137,19 @@ SHAPES = {
     "Slack token": lambda: "xoxb-" + token(12, 10, string.digits) + "-" + token(24, 11),
     "Google API key": lambda: "AIza" + token(35, 12, string.ascii_letters + string.digits + "_-"),
     "Stripe live key": lambda: "sk_" + "live_" + token(24, 13),
+    "Stripe test key": lambda: "sk_" + "test_" + token(24, 15),
+    "GitLab token": lambda: "gl" + "pat-" + token(20, 16, string.ascii_letters + string.digits),
+    "Hugging Face token": lambda: "hf" + "_" + token(34, 17, string.ascii_letters),
+    "npm token": lambda: "npm" + "_" + token(36, 18),
+    "SendGrid API key": lambda: "SG." + token(22, 19) + "." + token(43, 20),
+    "Slack webhook": lambda: (
+        "hooks.slack.com/services/T"
+        + token(8, 21, string.ascii_uppercase + string.digits)
+        + "/B"
+        + token(8, 22, string.ascii_uppercase + string.digits)
+        + "/"
+        + token(24, 23)
+    ),
     "JSON Web Token": lambda: jwt(14),
 }
 
@@ -276,6 +291,29 @@ def test_secret_values_are_found_in_every_form(
         assert secret not in out
 
 
+@pytest.mark.parametrize(
+    "echo",
+    [
+        "s3cr3t%2fvalue%2blong_ABC",  # lower-case hex
+        "s3cr3t%2F%76alue%2blong_ABC",  # a letter escaped too, mixed-case hex
+        "s3cr3t\\/value+long_ABC",  # JSON's "\/" (PHP), inside a YAML double-quoted scalar
+        "s3cr3t\\u002Fvalue+long_ABC",  # one character \u-escaped
+    ],
+)
+def test_secret_values_are_found_in_the_forms_redaction_replaces(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], echo: str
+) -> None:
+    """A --secret value is found in every form redaction would have replaced, not only in the
+    four forms named by secret_forms."""
+    secret = "s3cr3t/value+long_ABC"
+    code, path, _ = scan(tmp_path, plant(header=f'x-note: "seen {echo} there"'), "--secret", secret)
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert out.startswith(f"{path}:9: interactions[0].request.headers.x-note: --secret value")
+    assert secret not in out
+    assert echo not in out
+
+
 def test_secret_env_unset_or_short_secret_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -355,3 +393,23 @@ def test_secret_forms_name_each_encoding() -> None:
             form: "base64" for form, how in secret_forms("tide-pools-42").items() if how == "base64"
         },
     }
+
+
+def test_a_line_with_many_findings_is_scanned_in_linear_time() -> None:
+    """A hostile line holding 50,000 findings is scanned well within a generous watchdog
+    (each new finding was compared with every one before it: hours for a 15 MB line)."""
+
+    def hang(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError("scan_text ran for more than 60 s")
+
+    token_ = token(22, 31)
+    line = ", ".join([f'"token": "{token_}"'] * 50_000)
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(60)
+    try:
+        found = scan_text(line, fields=False)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(found) == 50_000
+    assert all(finding.kind.startswith("high-entropy") for finding in found)
