@@ -12,6 +12,7 @@ All are undone when the test ends, whether it passed or failed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
@@ -106,9 +107,10 @@ def routed(cassette: RequestHandler) -> Iterator[None]:
         yield
 
 
+@functools.cache
 def _more_clients() -> list[Callable[[Answerer], contextlib.AbstractContextManager[None]]]:
     """aiohttp and requests, where installed (optional extras); imported here, on first use
-    by a test with a cassette, never at pytest start-up."""
+    by a test with a cassette, never at pytest start-up, and looked up once per process."""
     routes: list[Callable[[Answerer], contextlib.AbstractContextManager[None]]] = []
     if importlib.util.find_spec("requests") is not None:
         from ._requests import routed_requests

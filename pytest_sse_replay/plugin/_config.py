@@ -204,8 +204,22 @@ def cassette_path(directory: Path, name: str) -> Path:
     return path if path.is_absolute() else directory / path
 
 
+# A test's settings, once merged: the collection (who shares a cassette) and the fixture
+# both ask, and a run of many small tests would pay for the merge twice.
+_RESOLVED = pytest.StashKey["CassetteSettings"]()
+_ALLOW_HOSTS = pytest.StashKey[tuple[tuple[Any, ...], frozenset[str]]]()
+
+
 def resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSettings:
-    """Merge command line > marker > ini > default for one test."""
+    """Merge command line > marker > ini > default for one test (kept on the test)."""
+    __tracebackhide__ = True
+    cached = item.stash.get(_RESOLVED, None)
+    if cached is None:
+        cached = item.stash[_RESOLVED] = _resolve(item, markers)
+    return cached
+
+
+def _resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSettings:
     __tracebackhide__ = True
     config = item.config
     options = [MarkerOptions.from_marker(m) for m in markers] or [MarkerOptions()]
@@ -314,12 +328,17 @@ def unused_policy(config: pytest.Config) -> str:
 
 def allow_hosts(config: pytest.Config) -> tuple[tuple[Any, ...], frozenset[str]]:
     """ini sse_allow_hosts as (networks, host names); loopback when unset, nothing for none."""
+    cached = config.stash.get(_ALLOW_HOSTS, None)
+    if cached is not None:
+        return cached
     from ._network import parse_allow_hosts
 
     try:
-        return parse_allow_hosts(_ini_list(config, INI_ALLOW_HOSTS), f"ini {INI_ALLOW_HOSTS}")
+        parsed = parse_allow_hosts(_ini_list(config, INI_ALLOW_HOSTS), f"ini {INI_ALLOW_HOSTS}")
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.stash[_ALLOW_HOSTS] = parsed
+    return parsed
 
 
 def blocks_network(config: pytest.Config) -> bool:
