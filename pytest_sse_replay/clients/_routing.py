@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.abc
+import importlib.machinery
 import importlib.util
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import httpx
 import respx
 
-from ._answer import Answerer
 from ._faces import HTTPX, HTTPX2, Face
 
 __all__ = ["routed"]
@@ -102,22 +104,73 @@ def routed(cassette: RequestHandler) -> Iterator[None]:
         stack.enter_context(_CassetteRouter(cassette))
         if HTTPX2 is not None:
             stack.enter_context(_httpx2_patched(cassette, HTTPX2))
-        for route in _more_clients():
-            stack.enter_context(route(cassette.answerer))
+
+        def route(library: str) -> None:
+            face, name = _MORE_CLIENTS[library]
+            routes = getattr(importlib.import_module(face, __package__), name)
+            stack.enter_context(routes(cassette.answerer))
+
+        waiting = []
+        for library in _MORE_CLIENTS:
+            if library in sys.modules:
+                route(library)
+            elif _installed(library):
+                waiting.append(library)
+        if waiting:
+            # Importing aiohttp and requests costs a quarter of a second a process: a library
+            # not imported yet is routed the moment the code under test imports it.
+            finder = _RouteOnImport(waiting, route)
+            sys.meta_path.insert(0, finder)
+            stack.callback(_remove_finder, finder)
         yield
 
 
+# aiohttp and requests (optional extras): the face module that routes each, and its router.
+_MORE_CLIENTS = {
+    "requests": ("._requests", "routed_requests"),
+    "aiohttp": ("._aiohttp", "routed_aiohttp"),
+}
+
+
 @functools.cache
-def _more_clients() -> list[Callable[[Answerer], contextlib.AbstractContextManager[None]]]:
-    """aiohttp and requests, where installed (optional extras); imported here, on first use
-    by a test with a cassette, never at pytest start-up, and looked up once per process."""
-    routes: list[Callable[[Answerer], contextlib.AbstractContextManager[None]]] = []
-    if importlib.util.find_spec("requests") is not None:
-        from ._requests import routed_requests
+def _installed(library: str) -> bool:
+    return importlib.util.find_spec(library) is not None
 
-        routes.append(routed_requests)
-    if importlib.util.find_spec("aiohttp") is not None:
-        from ._aiohttp import routed_aiohttp
 
-        routes.append(routed_aiohttp)
-    return routes
+class _RouteOnImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: when one of `libraries` is imported, it lets the import happen
+    as it would, then calls `on_import(library)` before the importer gets the module."""
+
+    def __init__(self, libraries: list[str], on_import: Callable[[str], None]) -> None:
+        self.libraries = set(libraries)
+        self.on_import = on_import
+
+    def find_spec(
+        self, fullname: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in self.libraries:
+            return None
+        self.libraries.discard(fullname)
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _ThenRoute(spec.loader, lambda: self.on_import(fullname))
+        return spec
+
+
+class _ThenRoute(importlib.abc.Loader):
+    def __init__(self, loader: Any, then: Callable[[], None]) -> None:
+        self.loader = loader
+        self.then = then
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self.loader.exec_module(module)
+        self.then()
+
+
+def _remove_finder(finder: _RouteOnImport) -> None:
+    with contextlib.suppress(ValueError):
+        sys.meta_path.remove(finder)

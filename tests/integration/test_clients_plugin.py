@@ -319,3 +319,39 @@ def test_faults_apply_while_recording_through_requests_and_aiohttp(
     usage = [data for kind, data, _ in recorded["aiohttp_retry"] if kind == "usage"]
     assert len(usage) == 1
     assert "sk-live-0123456789abcdef" not in usage[0]
+
+
+LATE_IMPORT = """
+import asyncio, sys, pytest
+
+@pytest.mark.sse_cassette
+def test_late(sse_cassette):
+    # Neither library is imported before the test runs: routing waits for the import.
+    assert "requests" not in sys.modules and "aiohttp" not in sys.modules
+    import requests
+    assert requests.get("{url}/json?n=1", timeout=10).json()["ok"]
+    import aiohttp
+
+    async def get():
+        async with aiohttp.ClientSession() as session:
+            async with session.get("{url}/json?n=2") as response:
+                return await response.json()
+
+    assert asyncio.run(asyncio.wait_for(get(), 10))["ok"]
+    assert len(sse_cassette.recorded) + len(sse_cassette.played) == 2
+"""
+
+
+def test_a_library_imported_during_the_test_is_routed_too(pytester: pytest.Pytester) -> None:
+    """requests and aiohttp imported only inside a marked test still go through its cassette:
+    recorded with --sse-record, then replayed with the server gone (in fresh processes, where
+    nothing imported either library before the test)."""
+    with run_server(delay=0.002) as url:
+        write(pytester, LATE_IMPORT.format(url=url))
+        pytester.runpytest_subprocess("--sse-record").assert_outcomes(passed=1)
+    cassette = Cassette.load(cassette_file(pytester, "test_user/test_late.yaml"))
+    assert [i.request.url.rsplit("/", 1)[1] for i in cassette.interactions] == [
+        "json?n=1",
+        "json?n=2",
+    ]
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
