@@ -5,7 +5,7 @@
 Each cassette is a real recording of the bundled local server (pytest_sse_replay.demo._server),
 made through `RecordingTransport` and redacted with the plugin's default `Redaction`. The
 clients ask for https://api.example.com, as the code under test in docs/ and
-tests/test_examples.py does; `AliasTransport` forwards those requests to the local server
+tests/unit/test_examples.py does; `AliasTransport` forwards those requests to the local server
 on 127.0.0.1, so the bytes and their timing are the server's own. The API keys below are
 made up; they are in the cassettes only as REDACTED.
 

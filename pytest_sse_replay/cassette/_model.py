@@ -731,8 +731,8 @@ def _new_chunks(times: list[float], pieces: list[bytes]) -> tuple[Chunk, ...]:
 
     Chunk is frozen, so its generated __init__ sets each field through object.__setattr__: a
     Python call per chunk, a sixth of a cold load for 10,000 chunks. Here the objects are made
-    and their two slots filled by map() over C functions. tests/test_cassette.py pins Chunk's
-    fields, so a field added to Chunk cannot be silently left unset.
+    and their two slots filled by map() over C functions. tests/unit/cassette/test_cassette.py
+    pins Chunk's fields, so a field added to Chunk cannot be silently left unset.
     """
     chunks: list[Chunk] = list(map(object.__new__, repeat(Chunk, len(times))))
     deque(map(set_chunk_t, chunks, times), maxlen=0)

@@ -478,8 +478,8 @@ def _field_in(node: Node, line: int, column: int) -> str | None:
 # read the block (see `_Blocks.take`): a plain scalar, the value of the header's own key, in
 # a block mapping, on the header's line. Anything else (a header inside a flow collection or
 # a quoted text, hand-edited indentation, a character YAML refuses or reads as a line break)
-# sends the whole file through the reader instead. tests/test_hostile.py holds this to the
-# safe YAML loader on generated documents.
+# sends the whole file through the reader instead. tests/unit/cassette/test_hostile.py holds
+# this to the safe YAML loader on generated documents.
 
 
 class RawText:

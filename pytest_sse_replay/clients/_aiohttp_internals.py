@@ -9,7 +9,7 @@ whenever a read finds the buffer empty) pulls the next chunk instead of waiting 
 A reader fed one chunk per wait hands `iter_any` exactly the recorded chunks.
 
 Checked against aiohttp 3.9 to 3.14; an aiohttp that changes these names fails the tests of
-tests/test_aiohttp.py, not its users in silence.
+tests/integration/test_aiohttp_face.py, not its users in silence.
 """
 
 from __future__ import annotations
