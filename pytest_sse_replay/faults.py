@@ -63,7 +63,8 @@ __all__ = [
 ]
 
 # What httpx and httpx2 (through h11) raise when a chunked body ends without its final empty
-# chunk: checked against a real server that breaks the connection (tests/integration/test_fault_realism.py).
+# chunk: checked against a real server that breaks the connection
+# (tests/integration/test_fault_realism.py).
 BROKEN_CHUNKED = (
     "peer closed connection without sending complete message body (incomplete chunked read)"
 )

@@ -53,7 +53,8 @@ _ReadTimeout = type("ReadTimeout", (Exception,), {})
 
 
 def _error(failure: StreamFailure, headers: Sequence[tuple[str, str]]) -> Exception:
-    """The core's neutral failure as what aiohttp really raises (tests/integration/test_client_fault_realism.py)."""
+    """The core's neutral failure as what aiohttp really raises (checked side by side with a
+    real server in tests/integration/test_client_fault_realism.py)."""
     if failure.error == "ReadTimeout":
         return _SOCKET_TIMEOUT(_SOCKET_TIMEOUT_MESSAGE)
     if failure.error == "RemoteProtocolError":
