@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._atomic import remove_stale_temporaries_in
+from ._file import url_problem
 from ._model import (
     CLIENT_CLOSED,
     COMPLETE,
@@ -21,7 +22,6 @@ from ._model import (
     round_us,
     set_chunk_data,
     set_chunk_t,
-    url_problem,
 )
 from ._provenance import expired_by, major_changes, note, now, parse_age
 from ._redact import Redaction

@@ -72,7 +72,7 @@ def run_atheris(seconds: int, workdir: Path) -> int:
     target = workdir / "input.yaml"
 
     def one_input(data: bytes) -> None:
-        pytest_sse_replay.cassette._model._clear_cache()
+        pytest_sse_replay.cassette._file._clear_cache()
         _check(target, data)
 
     atheris.Setup(
@@ -94,7 +94,7 @@ def run_atheris(seconds: int, workdir: Path) -> int:
 def run_hypothesis(seconds: int, workdir: Path) -> int:
     from hypothesis import HealthCheck, given, settings
 
-    from pytest_sse_replay.cassette import _model as _cassette
+    from pytest_sse_replay.cassette import _file as _cassette
     from tests.fuzz.yamlish import yamlish
 
     def alarm(signum: int, frame: FrameType | None) -> None:

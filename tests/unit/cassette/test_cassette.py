@@ -18,6 +18,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pytest_sse_replay.cassette import _file
 from pytest_sse_replay.cassette import _model as _cassette
 from pytest_sse_replay.cassette import _yamlio as _yamlio
 from pytest_sse_replay.cassette._model import (
@@ -90,7 +91,7 @@ def one_body(body_chunks: list[bytes], request_body: bytes = b"") -> Cassette:
 def reload(cassette: Cassette, path: Path) -> Cassette:
     """Save, forget the cache, load: the file is really parsed."""
     cassette.save(path)
-    _cassette._clear_cache()
+    _file._clear_cache()
     return Cassette.load(path)
 
 
@@ -293,7 +294,7 @@ def test_a_crlf_checkout_of_the_file_loads_the_same(tmp_path: Path) -> None:
     cassette.append(one_body([b"\xff\x00" * 100]).interactions[0])
     path = cassette.save(tmp_path / "c.yaml")
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
-    _cassette._clear_cache()
+    _file._clear_cache()
     assert Cassette.load(path) == cassette
 
 
@@ -366,7 +367,7 @@ def test_concurrent_saves_never_mix(tmp_path: Path) -> None:
     cassettes = [one_body([f"data: {n}\n\n".encode() * 200]) for n in range(8)]
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda c: c.save(path), cassettes))
-    _cassette._clear_cache()
+    _file._clear_cache()
     assert Cassette.load(path) in cassettes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
 
@@ -631,7 +632,7 @@ def test_changed_file_is_reread(tmp_path: Path, count_parses: list[bytes]) -> No
 def test_concurrent_loads_agree(tmp_path: Path) -> None:
     """Threads loading one cassette at once all get equal, separate cassettes."""
     path = job_flow().save(tmp_path / "c.yaml")
-    _cassette._clear_cache()
+    _file._clear_cache()
     barrier = threading.Barrier(4)
 
     def load(_: int) -> Cassette:
@@ -647,7 +648,7 @@ def test_concurrent_loads_agree(tmp_path: Path) -> None:
 def test_chunk_fields_are_pinned() -> None:
     """The loader fills Chunk's two slots directly: a new field must be added there too."""
     assert [f.name for f in dataclasses.fields(Chunk)] == ["t", "data"]
-    loaded = _cassette._new_chunks([1.5], [b"x"])
+    loaded = _file._new_chunks([1.5], [b"x"])
     assert loaded == (Chunk(1.5, b"x"),)
     assert hash(loaded[0]) == hash(Chunk(1.5, b"x"))
 
