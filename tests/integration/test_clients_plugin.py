@@ -10,12 +10,12 @@ import pytest
 
 from pytest_sse_replay import Cassette
 from pytest_sse_replay.demo._server import run_server
-from tests.integration.test_plugin import cassette_file, only_this_plugin, write
+from tests.integration.helpers import cassette_file, write
 from tests.integration.test_serve import AGENT_RUN
 
 pytest_plugins = ["pytester"]
 
-__all__ = ["only_this_plugin"]  # the autouse fixture of test_plugin.py, for these runs too
+pytestmark = pytest.mark.usefixtures("only_this_plugin")
 
 MIXED = """
 import asyncio, aiohttp, pytest, requests

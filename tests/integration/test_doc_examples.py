@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("only_this_plugin")]
 
 pytest_plugins = ["pytester"]
 
@@ -95,13 +95,6 @@ def module_for(page_blocks: list[Block]) -> tuple[str, dict[str, str]]:
 
 def page_id(page: Path) -> str:
     return page.relative_to(ROOT).as_posix()
-
-
-@pytest.fixture(autouse=True)
-def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pages run with our plugin alone, as in tests/integration/test_plugin.py."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.setenv("PYTEST_PLUGINS", "pytest_sse_replay.plugin")
 
 
 RUNNABLE = [page for page in PAGES if any(b.directive != "no-run" for b in blocks(page))]

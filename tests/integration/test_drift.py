@@ -11,13 +11,7 @@ import pytest
 from pytest_sse_replay import Cassette
 
 pytest_plugins = ["pytester"]
-
-
-@pytest.fixture(autouse=True)
-def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner runs load our plugin alone (as in test_plugin.py)."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.setenv("PYTEST_PLUGINS", "pytest_sse_replay.plugin")
+pytestmark = pytest.mark.usefixtures("only_this_plugin")
 
 
 # The stream's shape comes from request headers, read from the environment: the URL, which

@@ -7,7 +7,6 @@ import re
 import socket
 import textwrap
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -23,23 +22,11 @@ from pytest_sse_replay.playback._matching import (
     parse_match_on,
 )
 from pytest_sse_replay.plugin._network import NetworkGuard, parse_allow_hosts
+from tests.integration.helpers import cassette_file as cassette
+from tests.integration.helpers import write
 
 pytest_plugins = ["pytester"]
-
-
-@pytest.fixture(autouse=True)
-def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner runs load our plugin alone (as tests/integration/test_plugin.py does)."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.setenv("PYTEST_PLUGINS", "pytest_sse_replay.plugin")
-
-
-def write(pytester: pytest.Pytester, source: str, name: str = "test_user") -> Path:
-    return pytester.makepyfile(**{name: textwrap.dedent(source)})
-
-
-def cassette(pytester: pytest.Pytester, name: str) -> Path:
-    return pytester.path / "cassettes" / name
+pytestmark = pytest.mark.usefixtures("only_this_plugin")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from pytest_sse_replay import StallWithoutTimeout, faults
 from pytest_sse_replay.clients._serve import ReplayServer
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.usefixtures("only_this_plugin")
 
 ROOT = Path(__file__).parents[2]
 AGENT_RUN = ROOT / "cassettes" / "agent_run.yaml"
@@ -28,13 +29,6 @@ READ_RUN = """
         with client.stream("POST", "https://api.example.com/runs", json=body) as response:
             response.read()
 """
-
-
-@pytest.fixture(autouse=True)
-def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner runs load our plugin alone, as in tests/integration/test_plugin.py."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.setenv("PYTEST_PLUGINS", "pytest_sse_replay.plugin")
 
 
 def run_marked(pytester: pytest.Pytester, marker: str, timeout: str = "10") -> pytest.RunResult:

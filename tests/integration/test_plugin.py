@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from pytest_sse_replay import Cassette
 from pytest_sse_replay.demo._server import run_server
+from tests.integration.helpers import cassette_file, write
 
 pytest_plugins = ["pytester"]
-
-
-@pytest.fixture(autouse=True)
-def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner runs load our plugin alone: isolated from whatever else is installed, and fast
-    (hypothesis' plugin alone would re-import 200 modules in every in-process run)."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.setenv("PYTEST_PLUGINS", "pytest_sse_replay.plugin")
+pytestmark = pytest.mark.usefixtures("only_this_plugin")
 
 
 RUN_TEST = """
@@ -31,14 +24,6 @@ def test_run():
             body = r.read()
     assert b"complete" in body
 """
-
-
-def write(pytester: pytest.Pytester, source: str, name: str = "test_user") -> Path:
-    return pytester.makepyfile(**{name: textwrap.dedent(source)})
-
-
-def cassette_file(pytester: pytest.Pytester, name: str) -> Path:
-    return pytester.path / "cassettes" / name
 
 
 def test_help_lists_the_options(pytester: pytest.Pytester) -> None:

@@ -10,7 +10,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from collections import Counter
@@ -33,23 +32,10 @@ from pytest_sse_replay.plugin._run import Run, lock_directory
 from pytest_sse_replay.plugin._session import ActiveCassette
 from pytest_sse_replay.sse._event import Event
 from tests.drivers import Driver
+from tests.integration.helpers import cassette_file, write
 
 pytest_plugins = ["pytester"]
-
-
-@pytest.fixture(autouse=True)
-def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner runs load our plugin alone (see tests/integration/test_plugin.py)."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.setenv("PYTEST_PLUGINS", "pytest_sse_replay.plugin")
-
-
-def write(pytester: pytest.Pytester, source: str, name: str = "test_user") -> Path:
-    return pytester.makepyfile(**{name: textwrap.dedent(source)})
-
-
-def cassette_file(pytester: pytest.Pytester, name: str) -> Path:
-    return pytester.path / "cassettes" / name
+pytestmark = pytest.mark.usefixtures("only_this_plugin")
 
 
 # --------------------------------------------------------------------------- 1. faults

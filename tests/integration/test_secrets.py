@@ -24,6 +24,7 @@ from pytest_sse_replay.demo._server import echo_forms
 from pytest_sse_replay.playback._matching import REDACTED, Matcher, NoRecording
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.usefixtures("only_this_plugin")
 
 # One secret per way a secret travels; "/", "+" and " " make every encoding differ from raw.
 SECRETS = {
@@ -77,13 +78,6 @@ def _table(table: dict[tuple[str, str], list[str]]) -> str:
         marks = ["leaked" if table[(name, form)] else "redacted" for form in forms]
         lines.append(f"| {name} | " + " | ".join(marks) + " |")
     return "\n".join(lines)
-
-
-@pytest.fixture(autouse=True)
-def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner runs load our plugin alone (isolated and fast)."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.setenv("PYTEST_PLUGINS", "pytest_sse_replay.plugin")
 
 
 RECORD_ALL_FORMS = """
