@@ -67,6 +67,7 @@ MIN_SECRET_LENGTH = 6
 _AUTH_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)\s+", re.IGNORECASE)
 _FORM = "application/x-www-form-urlencoded"
 _USER_INFO = re.compile(r"^([^:/?#]*://)([^/?#]*)@")
+_NESTED_USER_INFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#@\s]*)@")
 _PARAMETER = re.compile(r"([^&=#]+)=([^&#]*)")
 
 
@@ -224,6 +225,11 @@ class Redaction:
         if not parts.query:
             return url
         pairs = parse_qsl(parts.query, keep_blank_values=True)
+        # A URL inside a query value (a redirect target: `?next=https://user:pass@host/`)
+        # carries credentials too: they become secrets, replaced wherever they stand.
+        for _, value in pairs:
+            for match in _NESTED_USER_INFO.finditer(value):
+                secrets.update(part for part in match.group(1).split(":", 1) if part)
         if not any(key.lower() in self.query for key, _ in pairs):
             return url
         redacted = []

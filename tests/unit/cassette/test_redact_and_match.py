@@ -191,3 +191,22 @@ def test_unknown_match_on_entry_is_refused() -> None:
         ValueError, match=r"match_on: unknown entry 'bdy'; use any of method, .*body"
     ):
         parse_match_on(["bdy"])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://h/login?next=http://u:hunter2secretXYZ@h2/",
+        "http://h/login?next=http%3A%2F%2Fu%3Ahunter2secretXYZ%40h2%2F",
+        "http://h/login?a=1&next=https://svc:hunter2secretXYZ@h2/cb?x=1",
+    ],
+)
+def test_credentials_of_a_url_inside_a_query_value_are_redacted(url: str) -> None:
+    """A redirect target carried in a query value keeps no password, raw or percent-encoded,
+    in the request a cassette holds or in what an output shows."""
+    redaction = Redaction()
+    request, secrets = redaction.request(RecordedRequest("GET", url, [], b""))
+    assert "hunter2secretXYZ" not in request.url
+    assert "REDACTED" in request.url
+    assert "hunter2secretXYZ" in secrets
+    assert "hunter2secretXYZ" not in redaction.url(url)
