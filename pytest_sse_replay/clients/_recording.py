@@ -178,7 +178,12 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         if cassette is None:
             cassette = Cassette()
         elif not isinstance(cassette, Cassette):
-            cassette = Cassette(path=Path(cassette))
+            path = Path(cassette)
+            if path.is_dir():  # said now, not as an OSError about a temporary file at close
+                raise ValueError(
+                    f"RecordingTransport({str(path)!r}): a folder, not a cassette file"
+                )
+            cassette = Cassette(path=path)
             self._save_on_close = True
         self.cassette = cassette
         self.redaction = redaction

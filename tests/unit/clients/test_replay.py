@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import anyio
 import httpx
@@ -301,3 +302,11 @@ def test_non_ascii_header_values_replay_as_the_bytes_recorded(driver: Driver) ->
     raw = driver.run(raw_headers, araw_headers)
     assert (b"x-latin", b"caf\xe9") in raw
     assert (b"x-check", "ok ✓".encode()) in raw
+
+
+def test_recording_transport_refuses_a_folder_as_its_cassette(tmp_path: Path) -> None:
+    """A folder given as the cassette path is an error at construction, naming it."""
+    from pytest_sse_replay import RecordingTransport
+
+    with pytest.raises(ValueError, match="a folder, not a cassette file"):
+        RecordingTransport(tmp_path)
