@@ -164,12 +164,16 @@ class NetworkGuard:
         host = host.strip("[]").partition("%")[0].lower().rstrip(".")
         if host in self.names or host in self._resolved:
             return True
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
+        if host.endswith(".localhost") and "localhost" in self.names:
+            return True  # RFC 6761: every name under localhost is this machine
+        address = _address(host)
+        if address is None:
             return False
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
+        if address.is_unspecified:
+            # Connecting to 0.0.0.0 or :: reaches this machine: judged as its loopback.
+            address = ipaddress.ip_address("127.0.0.1" if address.version == 4 else "::1")
         return any(address in network for network in self.networks)
 
     def _check(self, host: str, port: int | None) -> None:
@@ -275,3 +279,18 @@ class NetworkGuard:
         finally:
             for owner, name, original in originals:
                 setattr(owner, name, original)
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address `host` names, IPv4 shorthand included ("127.1", "2130706433", which the
+    socket layer accepts as 127.0.0.1); None for a host name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if not host or not all(part.isdigit() for part in host.split(".")):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None

@@ -777,3 +777,25 @@ def test_before_record_of_a_wrong_type_names_the_fixture(
     result = pytester.runpytest("--sse-record")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture sse_before_record must return a function*int*"])
+
+
+@pytest.mark.parametrize(
+    ("host", "open_by_default"),
+    [
+        ("127.1", True),  # IPv4 shorthand the socket layer reads as 127.0.0.1
+        ("2130706433", True),  # 127.0.0.1 as one number
+        ("0.0.0.0", True),  # connecting to the unspecified address reaches this machine
+        ("::", True),
+        ("api.localhost", True),  # RFC 6761
+        ("167772161", False),  # 10.0.0.1 as one number
+        ("10.1", False),
+        ("example.com", False),
+    ],
+)
+def test_loopback_in_any_spelling_is_loopback(host: str, open_by_default: bool) -> None:
+    """The allow list judges the address a host names, however it is written: loopback in
+    another spelling is not a false refusal, and another address in disguise is refused."""
+    networks, names = parse_allow_hosts([], "ini sse_allow_hosts")
+    assert NetworkGuard(networks, names, test="t").allows(host) is open_by_default
+    closed_networks, closed_names = parse_allow_hosts(["none"], "ini sse_allow_hosts")
+    assert not NetworkGuard(closed_networks, closed_names, test="t").allows(host)
