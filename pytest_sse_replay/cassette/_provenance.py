@@ -131,14 +131,22 @@ def parse_age(text: str, where: str) -> float:
     return float(match[1]) * _UNIT[match[2].lower()]
 
 
+# How far ahead of this machine's clock a recording time may be (another machine's clock).
+_CLOCK_SKEW = 86400
+
+
 def expired_by(recorded_at: datetime | None, max_age: float | None, at: datetime) -> str | None:
     """A phrase saying how old a cassette is when it is older than `max_age`, else None."""
     if recorded_at is None or max_age is None:
         return None
     age = (at - recorded_at).total_seconds()
+    when = recorded_at.isoformat(timespec="seconds")
+    if age < -_CLOCK_SKEW:
+        # A date to come (a hand edit, a wrong clock) would keep a cassette young forever.
+        return f"recorded {when}, in the future: its age cannot be known"
     if age <= max_age:
         return None
-    return f"recorded {recorded_at.isoformat(timespec='seconds')}, {_days(age)} ago"
+    return f"recorded {when}, {_days(age)} ago"
 
 
 def _days(seconds: float) -> str:

@@ -144,6 +144,18 @@ def test_expired_by_says_how_old() -> None:
     assert expired_by(old, None, now) is None
 
 
+def test_a_recording_time_in_the_future_is_expired() -> None:
+    """A recorded_at to come (past a day of clock skew) cannot keep a cassette young forever:
+    under a maximum age it counts as expired, saying why; a few hours ahead is a clock."""
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    future = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert expired_by(future, 86400, now) == (
+        "recorded 9999-12-31T23:59:59+00:00, in the future: its age cannot be known"
+    )
+    assert expired_by(now + timedelta(hours=5), 86400, now) is None
+    assert expired_by(future, None, now) is None
+
+
 def test_major_changes_compare_first_numbers_of_installed_packages() -> None:
     """Only packages installed now in another major version are reported; Python never."""
     import httpx
