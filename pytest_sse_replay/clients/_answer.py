@@ -51,47 +51,49 @@ Clock = Callable[[], float]
 
 
 class Answer:
-    """One request answered from the cassette: the plan, and what its stream must report.
+    """One request answered from the cassette: its playback, and what its stream must report.
 
     `close()` gives back the stream slot the player took (faults.connection_limit counts
     open streams); it is safe to call more than once.
     """
 
-    __slots__ = ("_release", "clock", "observe", "plan", "read_timeout", "start")
+    __slots__ = ("clock", "observe", "playback", "read_timeout", "start")
 
     def __init__(
         self,
-        plan: Plan,
+        playback: Playback,
         start: float,
         clock: Clock,
         read_timeout: float | None,
         observe: Callable[[bytes], None] | None,
-        release: Callable[[], None] | None,
     ) -> None:
-        self.plan = plan
+        self.playback = playback
         self.start = start
         self.clock = clock
         self.read_timeout = read_timeout
         self.observe = observe
-        self._release = release
+
+    @property
+    def plan(self) -> Plan:
+        return self.playback.plan
 
     def steps(self) -> Iterator[bytes | float]:
         """The body: bytes to deliver and seconds to sleep (see `_plan.walk`)."""
-        if self.plan.plain and self.observe is None:
+        plan = self.playback.plan
+        if plan.plain and self.observe is None:
             # Every step is bytes (speed 0, a clean end): nothing to walk.
-            return iter(cast("list[bytes]", self.plan.steps))
-        return walk(self.plan.steps, self.start, self.clock, self.read_timeout, self.observe)
+            return iter(cast("list[bytes]", plan.steps))
+        return walk(plan.steps, self.start, self.clock, self.read_timeout, self.observe)
 
     def head_delay(self) -> float:
         """Seconds still to wait before the status line and headers are due."""
-        if not self.plan.head_at:
+        plan = self.playback.plan
+        if not plan.head_at:
             return 0.0
-        return max(0.0, self.start + self.plan.head_at - self.clock())
+        return max(0.0, self.start + plan.head_at - self.clock())
 
     def close(self) -> None:
-        release, self._release = self._release, None
-        if release is not None:
-            release()
+        self.playback.release()
 
 
 class Answerer:
@@ -179,8 +181,7 @@ class Answerer:
         observe = None
         if transport.on_event is not None and is_event_stream(plan.headers):
             observe = transport._observer(plan.times)
-        release = playback.release if playback.holds_slot else None
-        return Answer(plan, start, self.clock, read_timeout, observe, release)
+        return Answer(playback, start, self.clock, read_timeout, observe)
 
     def record(
         self,
