@@ -61,12 +61,9 @@ def _load(path: str, *, shown: bool = False) -> Any:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from ..cassette import Redaction
     from ._show import render_html, render_json, render_text, timelines
 
-    cassette = _load(args.cassette)
-    # A cassette written by hand (or by another tool) may hold a secret: shown redacted.
-    Redaction().apply(cassette)
+    cassette = _load(args.cassette, shown=True)
     lines = timelines(cassette)
     if args.interaction is not None:
         count = len(lines)
