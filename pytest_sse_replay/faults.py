@@ -23,6 +23,7 @@ import itertools
 import json
 import math
 import random
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from http import HTTPStatus
@@ -251,8 +252,20 @@ def _header_pairs(fault: str, headers: object) -> tuple[tuple[str, str], ...]:
         name, value = pair
         if not (isinstance(name, str) and isinstance(value, str)):
             raise problem
+        # A name outside RFC 9110's token, or a value holding a line end, would let the fault
+        # write a header line of its own (`sse-replay serve` writes these bytes to a socket).
+        if not _TOKEN.fullmatch(name):
+            raise ValueError(f"faults.{fault}(): header name {name!r} is not an HTTP token")
+        if _LINE_BREAKING.search(value):
+            raise ValueError(
+                f"faults.{fault}(): the value of header {name!r} holds a CR, LF or NUL: {value!r}"
+            )
         out.append((name, value))
     return tuple(out)
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_LINE_BREAKING = re.compile(r"[\r\n\0]")
 
 
 # --------------------------------------------------------------------------- the faults

@@ -110,6 +110,13 @@ def _diff(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- check
 
 
+def _name(text: str) -> str:
+    """A name to redact; an empty one would redact nothing while looking like it did."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name redacts nothing")
+    return text
+
+
 def _count_rule(text: str) -> tuple[str, int | None, int | None, int | None]:
     pattern, eq, count = text.rpartition("=")
     if not eq or not pattern:
@@ -580,14 +587,23 @@ def _parser() -> argparse.ArgumentParser:
         "--max-time", type=float, metavar="SECONDS", help="stop reading after this long"
     )
     record.add_argument(
-        "--redact-header", action="append", metavar="NAME", help="another header to redact"
+        "--redact-header",
+        action="append",
+        type=_name,
+        metavar="NAME",
+        help="another header to redact",
     )
     record.add_argument(
-        "--redact-query", action="append", metavar="NAME", help="another query parameter to redact"
+        "--redact-query",
+        action="append",
+        type=_name,
+        metavar="NAME",
+        help="another query parameter to redact",
     )
     record.add_argument(
         "--redact-body-key",
         action="append",
+        type=_name,
         metavar="NAME",
         help="another JSON/form request-body field to redact",
     )

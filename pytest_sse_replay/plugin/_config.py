@@ -156,9 +156,15 @@ def _pattern(value: object, where: str) -> str:
 def _names(value: Sequence[str] | str, what: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = (value,)
-    if not isinstance(value, Iterable) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, Iterable):
         raise TypeError(f"sse_cassette: {what} must be header or parameter names")
-    return tuple(value)
+    names = tuple(value)  # once: a generator would be empty the second time
+    if not all(isinstance(v, str) for v in names):
+        raise TypeError(f"sse_cassette: {what} must be header or parameter names")
+    # An empty name would redact nothing, and the user would believe the secret safe.
+    if any(not v.strip() for v in names):
+        raise ValueError(f"sse_cassette: {what} holds an empty name: {list(names)!r}")
+    return names
 
 
 @dataclass(frozen=True)

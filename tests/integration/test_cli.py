@@ -447,6 +447,11 @@ def test_record_connection_refused(tmp_path: Path, capsys: pytest.CaptureFixture
         (["http://127.0.0.1:9/", "-H", "no colon"], "-H 'no'..."),
         (["http://127.0.0.1:9/", "-d", "@/does/not/exist"], "-d @/does/not/exist"),
         (["http://127.0.0.1:9/", "--max-time", "0"], "--max-time 0"),
+        (
+            ["http://127.0.0.1:9/", "--redact-body-key", " "],
+            "argument --redact-body-key: an empty name redacts nothing",
+        ),
+        (["http://127.0.0.1:9/", "--redact-header", ""], "argument --redact-header: an empty"),
     ],
 )
 def test_record_bad_input(

@@ -85,6 +85,10 @@ def assert_no_plugin_frames(result: pytest.RunResult) -> None:
             "*@pytest.mark.sse_cassette: redact_query must be header or parameter names",
         ),
         (
+            '@pytest.mark.sse_cassette("agent_run", redact_body_keys=["api_key", " "])',
+            "*@pytest.mark.sse_cassette: redact_body_keys holds an empty name: [[]'api_key', ' ']",
+        ),
+        (
             '@pytest.mark.sse_cassette("agent_run", match_on=5)',
             "*@pytest.mark.sse_cassette: match_on: expected a list such as [[]'json'], got 5",
         ),
@@ -102,6 +106,7 @@ def assert_no_plugin_frames(result: pytest.RunResult) -> None:
         "not-a-fault",
         "speed-past-float",
         "redact-none",
+        "redact-empty-name",
         "match-on-int",
         "ignore-paths-none",
     ],

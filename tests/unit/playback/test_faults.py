@@ -609,6 +609,17 @@ def test_repr_reads_like_the_call(fault: Any, text: str) -> None:
             TypeError,
             "headers must be a mapping",
         ),
+        (
+            lambda: faults.error(503, headers={"Retry-After": "2\r\nSet-Cookie: x=1"}),
+            ValueError,
+            "the value of header 'Retry-After' holds a CR, LF or NUL",
+        ),
+        (
+            lambda: faults.error(503, headers=[("Retry After", "2")]),
+            ValueError,
+            "header name 'Retry After' is not an HTTP token",
+        ),
+        (lambda: faults.error(503, headers={"": "2"}), ValueError, "is not an HTTP token"),
         (lambda: faults.stall(seconds=0), ValueError, "seconds must be a finite number > 0"),
         (lambda: faults.stall(seconds=float("inf")), ValueError, "finite number"),
         (lambda: faults.inject(42), TypeError, "event must be an Event, str or bytes"),  # type: ignore[arg-type]
