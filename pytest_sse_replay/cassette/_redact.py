@@ -14,6 +14,7 @@ failure messages, the events a test sees while recording) goes through `Redactio
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import re
@@ -30,6 +31,7 @@ from urllib.parse import (
     urlunsplit,
 )
 
+from .._text import loads_json
 from ..sse import Event
 from ._model import REDACTED, Cassette, Chunk, Interaction, RecordedRequest
 
@@ -66,9 +68,21 @@ MIN_SECRET_LENGTH = 6
 # Any scheme: "ApiKey", "SSWS", "Key", "OAuth" send the bare token after it just as "Bearer".
 _AUTH_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)\s+", re.IGNORECASE)
 _FORM = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
+_BOUNDARY = re.compile(r'boundary=(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
+# `\b` keeps `filename="..."` out: the name of a part is its field's name.
+_PART_NAME = re.compile(rb'\bname=(?:"([^"]*)"|([^;\s]+))', re.IGNORECASE)
+# Parameters of an auth scheme written as `key=value, key="value"` (Digest, AWS SigV4) whose
+# values identify or prove the credential, and may be echoed without the rest of the header.
+_AUTH_PARAMETER = re.compile(r'([A-Za-z][\w-]*)\s*=\s*(?:"([^"]*)"|([^,\s]+))')
+_SECRET_AUTH_PARAMETERS = frozenset({"username", "response", "cnonce", "credential", "signature"})
+# A text inside a text (JSON in a JSON string, in a form value, in a query value) is read
+# this many levels deep for secret fields; past that a value is what it looks like.
+_NESTING = 4
 _USER_INFO = re.compile(r"^([^:/?#]*://)([^/?#]*)@")
 _NESTED_USER_INFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#@\s]*)@")
-_PARAMETER = re.compile(r"([^&=#]+)=([^&#]*)")
+# `;` separates parameters too: servers that split on it would read a secret there.
+_PARAMETER = re.compile(r"([^&;=#]+)=([^&;#]*)")
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,11 @@ class Redaction:
         # Body field names are compared without case, "_" or "-": a JSON API spells
         # client_secret "clientSecret" or "client-secret" as often as not.
         return frozenset(map(_body_key, self.body_keys))
+
+    @functools.cached_property
+    def _nested_names(self) -> frozenset[str]:
+        # A document inside a value may be a query string as well as a body.
+        return self._body_names | frozenset(map(_body_key, self.query))
 
     def extend(
         self, headers: Iterable[str] = (), query: Iterable[str] = (), body_keys: Iterable[str] = ()
@@ -224,12 +243,21 @@ class Redaction:
             url = urlunsplit(parts)
         if not parts.query:
             return url
+        if ";" in parts.query:
+            # Redacted as text first: parse_qsl splits on "&" only, and its rewrite would
+            # percent-encode the ";" that hides `api_key=...` inside another value.
+            query = self._redact_parameters(parts.query, secrets)
+            if query != parts.query:
+                parts = parts._replace(query=query)
+                url = urlunsplit(parts)
         pairs = parse_qsl(parts.query, keep_blank_values=True)
-        # A URL inside a query value (a redirect target: `?next=https://user:pass@host/`)
-        # carries credentials too: they become secrets, replaced wherever they stand.
         for _, value in pairs:
+            # A URL inside a query value (a redirect target: `?next=https://user:pass@host/`)
+            # carries credentials too: they become secrets, replaced wherever they stand.
             for match in _NESTED_USER_INFO.finditer(value):
                 secrets.update(part for part in match.group(1).split(":", 1) if part)
+            # So does a JSON document or a query string in a value (`?state={"token": ...}`).
+            _nested_secrets(value, self._nested_names, secrets)
         if not any(key.lower() in self.query for key, _ in pairs):
             return url
         redacted = []
@@ -249,6 +277,13 @@ class Redaction:
             secrets.update(v for v in values if v)
             return match.group(1) + ":".join(REDACTED if v else v for v in values) + "@"
 
+        url = _USER_INFO.sub(user_info, url, count=1)
+        head, mark, query = url.partition("?")
+        return head + mark + self._redact_parameters(query, secrets) if mark else url
+
+    def _redact_parameters(self, query: str, secrets: set[str]) -> str:
+        """The listed query values of `query` redacted as text, `&` or `;` between them."""
+
         def parameter(match: re.Match[str]) -> str:
             key, value = match.group(1), match.group(2)
             if unquote_plus(key).lower() not in self.query or value == REDACTED:
@@ -256,14 +291,14 @@ class Redaction:
             secrets.update({value, unquote_plus(value)})
             return f"{key}={REDACTED}"
 
-        url = _USER_INFO.sub(user_info, url, count=1)
-        head, mark, query = url.partition("?")
-        return head + mark + _PARAMETER.sub(parameter, query) if mark else url
+        return _PARAMETER.sub(parameter, query)
 
     def _redact_body(self, body: bytes, content_type: str | None, secrets: set[str]) -> bytes:
         kind = (content_type or "").split(";")[0].strip().lower()
         if kind == _FORM:
             return self._redact_form(body, secrets)
+        if kind == _MULTIPART:
+            return self._redact_multipart(body, content_type or "", secrets)
         if "json" in kind or body.lstrip()[:1] in (b"{", b"["):
             return self._redact_json(body, secrets)
         return body
@@ -282,22 +317,61 @@ class Redaction:
                 secrets.add(value.decode("utf-8", "replace"))
                 fields[index] = key + b"=" + _REDACTED
                 changed = True
+            elif eq:
+                decoded = unquote_plus(value.decode("utf-8", "replace"))
+                _nested_secrets(decoded, self._nested_names, secrets)
         return b"&".join(fields) if changed else body
+
+    def _redact_multipart(self, body: bytes, content_type: str, secrets: set[str]) -> bytes:
+        """Each part named like a secret field gets REDACTED for its content; the others,
+        and every delimiter and part header, are kept byte for byte."""
+        match = _BOUNDARY.search(content_type)
+        if not match:
+            return body
+        delimiter = b"--" + (match.group(1) or match.group(2)).encode("utf-8", "replace")
+        pieces = body.split(delimiter)
+        changed = False
+        for index in range(1, len(pieces)):
+            piece = pieces[index]
+            head_end, gap = piece.find(b"\r\n\r\n"), 4
+            if head_end < 0:
+                head_end, gap = piece.find(b"\n\n"), 2
+            if head_end < 0:
+                continue
+            content = piece[head_end + gap :]
+            # The line end before the next delimiter belongs to the delimiter, not the value.
+            trail = b"\r\n" if content.endswith(b"\r\n") else content[len(content.rstrip(b"\n")) :]
+            value = content[: len(content) - len(trail)]
+            named = _PART_NAME.search(piece[:head_end])
+            name = (named.group(1) or named.group(2) or b"") if named else b""
+            text = value.decode("utf-8", "replace")
+            if (
+                _body_key(name.decode("utf-8", "replace")) in self._body_names
+                and value != _REDACTED
+            ):
+                secrets.update({text, value.decode("utf-8", "surrogateescape")})
+                pieces[index] = piece[: head_end + gap] + _REDACTED + trail
+                changed = True
+            else:
+                _nested_secrets(text, self._nested_names, secrets)
+        return delimiter.join(pieces) if changed else body
 
     def _redact_json(self, body: bytes, secrets: set[str]) -> bytes:
         found: set[str] = set()
         try:
             document = json.loads(body)
             redacted = _redact_json_value(document, self._body_names, found)
-            if redacted == document:
-                return body
         except ValueError:
             return body
         except RecursionError:
             # Nested too deep to read or walk field by field: no field of it can be shown
             # to be free of a secret, so none of it is kept.
             return REDACTED.encode()
+        # Before the comparison: a secret in a document inside a string changes nothing
+        # here, and is replaced where it stands by the hunt.
         secrets.update(found)
+        if redacted == document:
+            return body
         # Written again the way it was (compact or spaced), so the body stays recognisable.
         spaced = b'": ' in body or b", " in body
         separators = (", ", ": ") if spaced else (",", ":")
@@ -321,8 +395,13 @@ def _hunted(secrets: Iterable[str]) -> set[str]:
     return {s for s in secrets if len(s) >= MIN_SECRET_LENGTH and s != REDACTED}
 
 
-def _redact_json_value(value: object, keys: frozenset[str], found: set[str]) -> object:
-    """`value` with every field named in `keys` (any depth) holding REDACTED instead."""
+def _redact_json_value(
+    value: object, keys: frozenset[str], found: set[str], depth: int = 0
+) -> object:
+    """`value` with every field named in `keys` (any depth) holding REDACTED instead.
+
+    A string that holds a document of its own is read for secrets too (`found`); it is
+    left as it is here, and the hunt replaces them inside it."""
     if isinstance(value, dict):
         out: dict[object, object] = {}
         for key, item in value.items():
@@ -330,11 +409,38 @@ def _redact_json_value(value: object, keys: frozenset[str], found: set[str]) -> 
                 _leaves(item, found)
                 out[key] = REDACTED if item is not None else None
             else:
-                out[key] = _redact_json_value(item, keys, found)
+                out[key] = _redact_json_value(item, keys, found, depth)
         return out
     if isinstance(value, list):
-        return [_redact_json_value(item, keys, found) for item in value]
+        return [_redact_json_value(item, keys, found, depth) for item in value]
+    if isinstance(value, str):
+        _nested_secrets(value, keys, found, depth + 1)
     return value
+
+
+def _nested_secrets(text: str, keys: frozenset[str], found: set[str], depth: int = 1) -> None:
+    """Adds to `found` the values of fields named in `keys` in a document held in `text`:
+    JSON (`{"payload": "{\\"api_key\\": ...}"}`) or a form or query string (`a=1&token=...`)."""
+    if depth > _NESTING or len(text) < MIN_SECRET_LENGTH:
+        return
+    start = text.lstrip()[:1]
+    if start in ("{", "["):
+        # Not JSON after all, or too deep to walk here: read as the text it is.
+        with contextlib.suppress(ValueError, RecursionError):
+            _redact_json_value(loads_json(text), keys, found, depth)
+        return
+    if "=" not in text:
+        return
+    # A URL's query (a redirect target: `next=/callback?access_token=...`) is read alone.
+    query = text.partition("?")[2] or text
+    for field in re.split("[&;#]", query):
+        key, eq, value = field.partition("=")
+        if not eq:
+            continue
+        if _body_key(unquote_plus(key).strip()) in keys:
+            found.update({value, unquote_plus(value)})
+        else:
+            _nested_secrets(unquote_plus(value), keys, found, depth + 1)
 
 
 def _leaves(value: object, found: set[str]) -> None:
@@ -356,6 +462,11 @@ def _secret_parts(name: str, value: str) -> list[str]:
         parts.append(value[scheme.end() :])
         if scheme.group(1).lower() == "basic":  # "user:password", base64-encoded
             parts.extend(_basic_credentials(value[scheme.end() :]))
+        for match in _AUTH_PARAMETER.finditer(value[scheme.end() :]):
+            if match.group(1).lower() in _SECRET_AUTH_PARAMETERS:
+                given = match.group(2) if match.group(2) is not None else match.group(3)
+                # An AWS credential is "access key id/date/region/service/aws4_request".
+                parts += [given, given.split("/")[0]]
     if name in ("cookie", "set-cookie"):
         pairs = value.split(";") if name == "cookie" else value.split(";")[:1]
         for pair in pairs:
@@ -493,8 +604,11 @@ def _variants(secret: str) -> set[str]:
     it percent-encoded, a JSON body JSON-escaped, and the echo of that URL or body may be
     percent-encoded again or base64-encoded."""
     escaped = json.dumps(secret)[1:-1]
+    # A base64 token is often echoed without its "=" padding (base64url in a JWT or a URL).
+    unpadded = secret.rstrip("=")
     return {
         secret,
+        *([unpadded] if len(unpadded) >= MIN_SECRET_LENGTH else []),
         quote(secret, safe=""),
         quote_plus(secret, safe=""),
         escaped,

@@ -34,6 +34,9 @@ SECRETS = {
     "json-body-nested": "js/Body+Password 0042",
     "form-body": "fm/Client+Secret 0042",
     "custom-ini-key": "ck/Custom+Body 0042",
+    "multipart-field": "mp/Multipart+Key 0042",
+    "json-in-a-json-string": "jj/Inner+Token 0042",
+    "semicolon-query": "sq/Semicolon+Key 0042",
 }
 
 
@@ -81,7 +84,8 @@ def _table(table: dict[tuple[str, str], list[str]]) -> str:
 
 
 RECORD_ALL_FORMS = """
-import os, httpx, pytest
+import json, os, httpx, pytest
+from urllib.parse import quote
 from pytest_sse_replay import faults
 
 # The secrets come from the environment, as in a real suite: a failing test's source lines
@@ -97,6 +101,10 @@ def test_echoes(sse_cassette):
         client.post("{url}/echo", json={{"model": "m", "auth": {{"Password": S["json-body-nested"]}},
                     "items": [{{"session_secret": S["custom-ini-key"]}}]}}).read()
         client.post("{url}/echo", data={{"client_secret": S["form-body"], "n": "1"}}).read()
+        client.post("{url}/echo", data={{"api_key": S["multipart-field"]}},
+                    files={{"upload": ("a.txt", b"hello")}}).read()
+        client.post("{url}/echo", json={{"payload": json.dumps({{"token": S["json-in-a-json-string"]}})}}).read()
+        client.get("{url}/echo?a=1;api_key=" + quote(S["semicolon-query"], safe="")).read()
     print("events seen:", [e.data for e in sse_cassette.events])
     sse_cassette.events.assert_count("no-such-event", 1)  # fails: prints the timeline
 """
@@ -108,7 +116,7 @@ def test_echoes(sse_cassette):
 def test_no_secret_form_reaches_a_cassette_or_the_output_of_a_failing_recording(
     pytester: pytest.Pytester, live_server: str, monkeypatch: pytest.MonkeyPatch, faults: str
 ) -> None:
-    """Recording echoes of six secret kinds in 13 forms: no cassette byte or output line holds
+    """Recording echoes of nine secret kinds in 13 forms: no cassette byte or output line holds
     one, whether the client gets the live stream or, under faults, the replayed one."""
     # The test fails on purpose (to print its timeline); its recording is saved anyway.
     pytester.makeini(
@@ -130,7 +138,7 @@ def test_no_secret_form_reaches_a_cassette_or_the_output_of_a_failing_recording(
     files = {str(p): p.read_text() for p in Path(pytester.path, "cassettes").rglob("*.yaml")}
     assert len(files) == 1
     (cassette_text,) = files.values()
-    assert cassette_text.count("event: done") == 3  # every echo was recorded whole
+    assert cassette_text.count("event: done") == 6  # every echo was recorded whole
     # The forms looked for are the forms the server echoes.
     assert {form for form, _ in echo_forms("x")} == set(traces("x"))
     table = hits({**files, "pytest output": output})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -210,3 +212,134 @@ def test_credentials_of_a_url_inside_a_query_value_are_redacted(url: str) -> Non
     assert "REDACTED" in request.url
     assert "hunter2secretXYZ" in secrets
     assert "hunter2secretXYZ" not in redaction.url(url)
+
+
+# -- secrets inside other encodings of a request ------------------------------------------------
+
+MULTIPART = (
+    b"--b0und\r\n"
+    b'Content-Disposition: form-data; name="note"\r\n\r\n'
+    b"hello\r\n"
+    b"--b0und\r\n"
+    b'Content-Disposition: form-data; name="password"\r\n\r\n'
+    b"pw1\r\n"
+    b"--b0und\r\n"
+    b'Content-Disposition: form-data; name="apiKey"\r\n\r\n' + SECRET.encode() + b"\r\n--b0und\r\n"
+    b'Content-Disposition: form-data; name="upload"; filename="token"\r\n'
+    b"Content-Type: text/plain\r\n\r\n"
+    b"file body\r\n"
+    b"--b0und--\r\n"
+)
+
+
+def test_multipart_fields_are_redacted_by_name_keeping_every_other_byte() -> None:
+    """A part named like a secret field gets REDACTED for its content, however short; a
+    file whose *filename* looks like one is kept, and so is every delimiter."""
+    cassette = Cassette(
+        [
+            interaction(
+                method="POST",
+                headers=[("content-type", 'multipart/form-data; boundary="b0und"')],
+                body=MULTIPART,
+                chunks=[f"data: {SECRET}\n\n".encode()],
+            )
+        ]
+    )
+    Redaction().apply(cassette)
+    body = cassette.interactions[0].request.body
+    assert body == MULTIPART.replace(b"pw1", b"REDACTED").replace(SECRET.encode(), b"REDACTED")
+    assert cassette.interactions[0].response.chunks[0].data == b"data: REDACTED\n\n"
+
+
+def test_a_multipart_body_without_a_boundary_is_kept() -> None:
+    request = RecordedRequest(
+        "POST", "http://api.test/s", [("content-type", "multipart/form-data")], MULTIPART
+    )
+    assert Redaction().request(request)[0].body == MULTIPART
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "content_type"),
+    [
+        ("http://api.test/s", f'{{"payload": "{{\\"api_key\\": \\"{SECRET}\\"}}"}}', "json"),
+        ("http://api.test/s", f'{{"a": ["x=1&token={SECRET}"]}}', "json"),
+        ("http://api.test/s", f"state=%7B%22secret%22%3A%22{SECRET}%22%7D&n=1", "form"),
+        (f"http://api.test/s?state=%7B%22token%22%3A%22{SECRET}%22%7D", "", ""),
+        (f"http://api.test/s?a=1;api_key={SECRET}", "", ""),
+        (f"http://api.test/s?next=%2Fcb%3Faccess_token%3D{SECRET}", "", ""),
+    ],
+    ids=["json-in-json", "query-in-json", "json-in-form", "json-in-query", "semicolon", "nested"],
+)
+def test_a_secret_field_inside_a_value_is_hunted(url: str, body: str, content_type: str) -> None:
+    """A document inside a value (JSON in a JSON string, a form value or a query value; a
+    query string in one) and a `;`-separated parameter are read for secret fields."""
+    kinds = {"json": "application/json", "form": "application/x-www-form-urlencoded"}
+    headers = [("content-type", kinds[content_type])] if content_type else []
+    cassette = Cassette(
+        [
+            interaction(
+                method="POST",
+                url=url,
+                headers=headers,
+                body=body.encode(),
+                chunks=[f"data: {SECRET}\n\n".encode()],
+            )
+        ]
+    )
+    Redaction().apply(cassette)
+    shown = repr(cassette.interactions[0])
+    assert "987654321" not in shown
+    assert cassette.interactions[0].response.chunks[0].data == b"data: REDACTED\n\n"
+    assert SECRET not in Redaction().url(url)
+
+
+def test_nesting_is_read_only_so_deep() -> None:
+    """Four documents deep at most: a value is not unpacked without end."""
+    inner = f'{{"token": "{SECRET}"}}'
+    for _ in range(6):
+        inner = json.dumps({"wrap": inner})
+    request = RecordedRequest(
+        "POST", "http://api.test/s", [("content-type", "application/json")], inner.encode()
+    )
+    assert Redaction().request(request)[1] == frozenset()
+    shallow = json.dumps({"wrap": json.dumps({"token": SECRET})}).encode()
+    request.body = shallow
+    assert SECRET in Redaction().request(request)[1]
+
+
+@pytest.mark.parametrize(
+    ("value", "echoed"),
+    [
+        ("Bearer c2stbGl2ZS05ODc2NTQzMjE==", "c2stbGl2ZS05ODc2NTQzMjE"),
+        (
+            'Digest username="alice.smith", response="6629fae49393a05397450978507c4ef1"',
+            "6629fae49393a05397450978507c4ef1",
+        ),
+        ('Digest username="alice.smith", realm="api"', "alice.smith"),
+        (
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261125/us-east-1/s3/aws4_request, "
+            "SignedHeaders=host, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024",
+            "AKIAIOSFODNN7EXAMPLE",
+        ),
+    ],
+    ids=["bearer-unpadded", "digest-response", "digest-username", "aws-access-key-id"],
+)
+def test_an_authorization_part_echoed_alone_is_hunted(value: str, echoed: str) -> None:
+    cassette = Cassette(
+        [interaction(headers=[("authorization", value)], chunks=[f"data: {echoed}!\n\n".encode()])]
+    )
+    Redaction().apply(cassette)
+    assert cassette.interactions[0].response.chunks[0].data == b"data: REDACTED!\n\n"
+
+
+def test_a_realm_or_an_algorithm_is_not_taken_for_a_secret() -> None:
+    cassette = Cassette(
+        [
+            interaction(
+                headers=[("authorization", 'Digest realm="events@api", algorithm=SHA-256-sess')],
+                chunks=[b"data: events@api SHA-256-sess\n\n"],
+            )
+        ]
+    )
+    Redaction().apply(cassette)
+    assert cassette.interactions[0].response.chunks[0].data == b"data: events@api SHA-256-sess\n\n"
