@@ -390,6 +390,23 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     return result
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    active = item.stash.get(_ACTIVE, None)
+    if active is not None and active.records:
+        # A secret may have been printed before a later request showed it to be one.
+        secrets = active.secrets_seen()
+        if secrets:
+            from ._reports import scrub_report
+
+            redaction = active.settings.redaction
+            scrub_report(report, lambda text: redaction.scrub(text, secrets))
+    return report
+
+
 def _account(item: pytest.Item, active: ActiveCassette) -> list[str]:
     """Tally this test's trust checks (kept for the end of the run); the problems that fail it."""
     from ._drift import DriftTally, account

@@ -104,6 +104,7 @@ class ActiveCassette:
         self.new = Cassette(path=self.path)
         self._saved = 0  # how many of self.new.interactions are on disk
         self._sent_secrets: frozenset[str] = frozenset()  # see save()
+        self._revealed: set[str] = set()  # what redaction found in the recordings saved
         self._recorders: dict[tuple[str, bool], RecordingTransport] = {}
         # aiohttp and requests walk plans themselves: they ask this instead.
         self.answerer = Answerer(
@@ -148,6 +149,17 @@ class ActiveCassette:
                 self._secrets |= secrets
                 self._scrub = redaction.event_scrubber(self._secrets)
         return interaction
+
+    def secrets_seen(self) -> frozenset[str]:
+        """Every secret the requests of this test carried, as far as they are known now
+        (what its report is scrubbed of, see _reports.py)."""
+        redaction = self.settings.redaction
+        with self._lock:
+            found = set(self._secrets | self._sent_secrets | self._revealed)
+            interactions = list(self.new.interactions)
+        for interaction in interactions:  # those saved are redacted already: nothing there
+            found |= redaction.request_secrets(interaction.request, interaction.response.headers)
+        return frozenset(found)
 
     def _check_age(self, cassettes: list[Cassette]) -> bool:
         """Expiry (`sse_max_age`, `--sse-expired`) and SDK majors of the cassettes replayed;
@@ -394,5 +406,5 @@ class ActiveCassette:
             if len(on_disk.matching(request)) < occurrence:
                 cassette.interactions.append(recorded[index])
         cassette.recorded_with.update(self.new.recorded_with)
-        self.settings.redaction.apply(cassette, self._sent_secrets)
+        self._revealed |= self.settings.redaction.apply(cassette, self._sent_secrets)
         return cassette.save(self.path)

@@ -746,3 +746,51 @@ def test_a_secret_longer_than_the_mixed_forms_limit_is_hunted_in_each_whole_form
     for name in forms:
         assert f"event: {name}\ndata: <REDACTED" in body, name
     assert value[:40] not in body
+
+
+SHOWN_BEFORE_KNOWN = """
+import os, httpx, pytest
+
+KEY = os.environ["TEST_LATE_SECRET"]
+
+@pytest.mark.sse_cassette
+def test_late(sse_cassette):
+    with httpx.Client(timeout=10) as client:
+        # Not a secret yet: "note" is no listed parameter. The echo puts it in the log.
+        client.get("{url}/echo", params={{"note": KEY}}).read()
+        # Now it is one: the same value as a bearer token.
+        client.get("{url}/echo", headers={{"authorization": "Bearer " + KEY}}).read()
+    print("seen:", [e.data for e in sse_cassette.events][:3])
+    assert sse_cassette.events[0].data == "something else"
+"""
+
+
+@pytest.mark.parametrize(
+    "workers", [[], ["-p", "xdist.plugin", "-n", "2"]], ids=["one-process", "xdist"]
+)
+def test_a_secret_revealed_by_a_later_request_is_scrubbed_from_the_report(
+    pytester: pytest.Pytester,
+    live_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: list[str],
+) -> None:
+    """Events logged, printed and compared before a later request showed their text to be a
+    secret: the test's report (its failure, captured output) is scrubbed when it is made."""
+    secret = "lt/Late+Secret 0042"
+    monkeypatch.setenv("TEST_LATE_SECRET", secret)
+    pytester.makeini("[pytest]\nsse_record_on_error = true\n")
+    pytester.makepyfile(test_user=textwrap.dedent(SHOWN_BEFORE_KNOWN.format(url=live_server)))
+    result = pytester.runpytest("--sse-record", "-p", "no:randomly", "-rA", *workers)
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str() + result.stderr.str()
+    assert "seen:" in output
+    (cassette,) = Path(pytester.path, "cassettes").rglob("*.yaml")
+    leaks = {
+        (where, form)
+        for where, text in {"output": output, "cassette": cassette.read_text()}.items()
+        for form, trace in traces(secret).items()
+        if trace in text
+    }
+    assert leaks == set()
+    assert "something else" in output  # the assertion's own report is there, scrubbed
+    assert "REDACTED" in output
