@@ -48,3 +48,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "integration" in item.path.parts:
             item.add_marker(pytest.mark.integration)
+
+
+# What the machine running the suite sets must not change what a nested pytest prints: CI
+# (or BUILD_NUMBER) makes pytest print the short summary unclipped, COLUMNS re-wraps
+# `--help`, FORCE_COLOR / PY_COLORS put escape codes between the words a test looks for.
+_OUTPUT_ENVIRONMENT = ("CI", "BUILD_NUMBER", "FORCE_COLOR", "PY_COLORS", "NO_COLOR")
+
+
+@pytest.fixture(autouse=True)
+def _plain_output_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _OUTPUT_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "120")
