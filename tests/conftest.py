@@ -57,7 +57,12 @@ _OUTPUT_ENVIRONMENT = ("CI", "BUILD_NUMBER", "FORCE_COLOR", "PY_COLORS", "NO_COL
 
 
 @pytest.fixture(autouse=True)
-def _plain_output_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _plain_output_environment(request: pytest.FixtureRequest) -> None:
+    # Only around nested runs: the browser and docs tests read CI themselves (to fail, not
+    # skip, when CI=true and they cannot run).
+    if "pytester" not in request.fixturenames:
+        return
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
     for name in _OUTPUT_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COLUMNS", "120")
