@@ -386,9 +386,16 @@ class ActiveCassette:
 
     def _save_locked(self, recorded: list[Interaction]) -> Path:
         # Afresh ("all", or "once" on a missing file) means: replace what an earlier run
-        # left. What another test or xdist worker wrote during this run is kept.
+        # left. What another test or xdist worker wrote during this run is kept, and so is
+        # a file that appeared while "once" recorded a missing one: another pytest process
+        # (a second terminal, a parallel CI job on one checkout) made it meanwhile.
         recorded_at = self.new.recorded_at or now()
-        if self.path.exists() and (self.mode is RecordMode.NEW or self._run.wrote(self.path)):
+        kept = (
+            self.mode is RecordMode.NEW
+            or (self.mode is RecordMode.ONCE and not self.existed)
+            or self._run.wrote(self.path)
+        )
+        if kept and self.path.exists():
             cassette = Cassette.load(self.path)
             # As old as its oldest recording: recorded_at stays, versions are merged.
             cassette.recorded_at = cassette.recorded_at or recorded_at

@@ -179,6 +179,32 @@ def test_once_shares_a_cassette_across_xdist_workers(
     assert not list((pytester.path / "cassettes").glob(".*.tmp"))
 
 
+CONCURRENT = """
+import subprocess, sys, httpx, pytest
+
+@pytest.mark.sse_cassette("concurrent")
+def test_one(sse_cassette):
+    assert httpx.get("{url}/json?mine=1", timeout=5).status_code == 200
+    # Meanwhile another process (here `sse-replay record`) creates the same cassette.
+    subprocess.run(
+        [sys.executable, "-m", "pytest_sse_replay", "record", "{url}/json?theirs=1",
+         "-o", str(sse_cassette.path)],
+        check=True, timeout=60, capture_output=True,
+    )
+"""
+
+
+def test_once_keeps_what_another_process_recorded_meanwhile(
+    pytester: pytest.Pytester, live_server: str
+) -> None:
+    """A missing cassette that another process creates while `once` records it is added to,
+    not replaced: two runs recording one new cassette at once keep both recordings."""
+    write(pytester, CONCURRENT.format(url=live_server))
+    pytester.runpytest("--sse-record").assert_outcomes(passed=1)
+    cassette = Cassette.load(cassette_file(pytester, "concurrent.yaml"))
+    assert sorted(i.request.url.rsplit("?", 1)[1] for i in cassette) == ["mine=1", "theirs=1"]
+
+
 POLLS = """
 import httpx, pytest
 
