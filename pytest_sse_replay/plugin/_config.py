@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 import hashlib
 import inspect
 import math
@@ -125,7 +126,7 @@ class MarkerOptions:
     def from_marker(cls, marker: pytest.Mark) -> MarkerOptions:
         """The marker's options; a wrong one fails the test with the message alone."""
         __tracebackhide__ = True
-        known = list(inspect.signature(cls).parameters)
+        known = _marker_parameters()
         unknown = [key for key in marker.kwargs if key not in known]
         try:
             if unknown:
@@ -141,6 +142,12 @@ class MarkerOptions:
         # The mistake is in the test's decorator: a traceback into the plugin (or the
         # exception it replaces) would only hide it.
         pytest.fail(f"@pytest.mark.{MARKER}: {message}", pytrace=False)
+
+
+@functools.cache
+def _marker_parameters() -> tuple[str, ...]:
+    """The marker's parameter names: read from the signature once, not for every test."""
+    return tuple(inspect.signature(MarkerOptions).parameters)
 
 
 def _pattern(value: object, where: str) -> str:
