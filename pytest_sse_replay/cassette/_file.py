@@ -91,18 +91,67 @@ def build(parsed: tuple[tuple[_Request, _Response], ...]) -> list[Interaction]:
 
 # --- Reading ---------------------------------------------------------------------------------
 
-# Parsed files by resolved path, with the (device, inode, mtime_ns, size) they were read at; the
-# least recently used are dropped past these bounds. The inode makes a file replaced by an
-# atomic save (a new inode) a miss even within the clock's resolution.
+# Parsed files by absolute path, with the (device, inode, mtime_ns, size) they were read at;
+# the least recently used are dropped past these bounds. The inode makes a file replaced by
+# an atomic save (a new inode) a miss even within the clock's resolution.
 _CACHE_MAX_FILES = 128
 _CACHE_MAX_BYTES = 256 * 1024 * 1024
-_cache: dict[str, tuple[tuple[int, int, int, int], _Parsed]] = {}
-_cache_lock = threading.Lock()
+
+_Stamp = tuple[int, int, int, int]
+
+
+class _ParsedFiles:
+    """The cache of parsed files, least recently used first, and the bytes of those files.
+
+    Keyed by the path made absolute, not resolved: resolving costs a system call per folder
+    of the path on every load. The stamp says whether an entry is the file opened; a file
+    reached through a symlink as well as directly is parsed once per spelling.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[_Stamp, _Parsed]] = {}
+        self._bytes = 0  # kept as entries come and go: summing them was a walk per load
+        self._lock = threading.Lock()
+
+    def get(self, key: str, stamp: _Stamp) -> _Parsed | None:
+        with self._lock:
+            hit = self._take(key)
+            if hit is None or hit[0] != stamp:
+                return None
+            self._put(key, hit)  # now the most recently used
+            return hit[1]
+
+    def add(self, key: str, stamp: _Stamp, parsed: _Parsed) -> None:
+        with self._lock:
+            self._take(key)  # another thread's parse of the same file
+            self._put(key, (stamp, parsed))
+            entries = self._entries
+            while len(entries) > 1 and (
+                len(entries) > _CACHE_MAX_FILES or self._bytes > _CACHE_MAX_BYTES
+            ):
+                self._take(next(iter(entries)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def _take(self, key: str) -> tuple[_Stamp, _Parsed] | None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry[0][3]
+        return entry
+
+    def _put(self, key: str, entry: tuple[_Stamp, _Parsed]) -> None:
+        self._entries[key] = entry
+        self._bytes += entry[0][3]
+
+
+_cache = _ParsedFiles()
 
 
 def _clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def read(path: Path) -> _Parsed:
@@ -112,12 +161,10 @@ def read(path: Path) -> _Parsed:
         with open(path, "rb") as file:
             info = os.fstat(file.fileno())
             stamp = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
-            key = str(path.resolve())
-            with _cache_lock:
-                hit = _cache.pop(key, None)
-                if hit is not None and hit[0] == stamp:
-                    _cache[key] = hit
-                    return hit[1]
+            key = str(path.absolute())
+            cached = _cache.get(key, stamp)
+            if cached is not None:
+                return cached
             data = file.read()
     except FileNotFoundError as exc:
         raise CassetteError(f"{path}: no such cassette file") from exc
@@ -128,12 +175,7 @@ def read(path: Path) -> _Parsed:
     holder = [data]
     del data
     parsed = _parse(holder, path)
-    with _cache_lock:
-        _cache[key] = (stamp, parsed)
-        total = sum(entry[0][3] for entry in _cache.values())
-        while len(_cache) > 1 and (len(_cache) > _CACHE_MAX_FILES or total > _CACHE_MAX_BYTES):
-            oldest = next(iter(_cache))
-            total -= _cache.pop(oldest)[0][3]
+    _cache.add(key, stamp, parsed)
     return parsed
 
 

@@ -15,6 +15,7 @@ placeholder where each block goes, and `dump` splices the blocks in.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import uuid
@@ -102,7 +103,7 @@ def make_dumper(base: type[Any]) -> type[Any]:
         def represent_text(self, data: str) -> ScalarNode:
             # PyYAML's pure-Python emitter writes NEL, LS and PS raw in plain and single-quoted
             # scalars, where a reader takes them for line breaks; double quotes escape them.
-            style = '"' if _NOT_ON_ONE_LINE.search(data) else None
+            style = '"' if _not_on_one_line().search(data) else None
             node: ScalarNode = self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
             return node
 
@@ -301,24 +302,33 @@ def _build_document(loader: Any, blocks: _Blocks | None, stack: list[_Frame]) ->
     return root
 
 
-# Characters a literal block holds verbatim when read back by libyaml and by PyYAML: the YAML
-# printable set, minus NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR (loaders treat them as line
-# breaks, NEL even turns into "\n") and the BOM (a byte-order mark, not content, to a reader).
-# Tab is fine after the indentation. CR never reaches here: the body encodings remove it.
-_NOT_IN_BLOCK = re.compile(
-    "[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
+# The two character classes below are compiled when a cassette is first written, not on
+# import: they take about 10 ms to compile, which a run that only replays need not pay.
 
 
-# Anything else in a short text (a URL, a header) is written in double quotes, with escapes.
-_NOT_ON_ONE_LINE = re.compile(
-    "[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
+@functools.cache
+def _not_in_block() -> re.Pattern[str]:
+    # Characters a literal block holds verbatim when read back by libyaml and by PyYAML: the
+    # YAML printable set, minus NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR (loaders treat them
+    # as line breaks, NEL even turns into "\n") and the BOM (a byte-order mark, not content,
+    # to a reader). Tab is fine after the indentation. CR never reaches here: the body
+    # encodings remove it.
+    return re.compile(
+        "[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    )
+
+
+@functools.cache
+def _not_on_one_line() -> re.Pattern[str]:
+    # Anything else in a short text (a URL, a header) is written in double quotes, with escapes.
+    return re.compile(
+        "[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    )
 
 
 def block_safe(text: str) -> bool:
     """Whether a literal block scalar holds `text` exactly."""
-    return bool(text) and _NOT_IN_BLOCK.search(text) is None
+    return bool(text) and _not_in_block().search(text) is None
 
 
 def literal_block(text: str, indent: int) -> str:

@@ -40,19 +40,41 @@ class RequestHandler(Protocol):
 
 
 class _CassetteRouter(respx.MockRouter):
-    def __init__(self, cassette: RequestHandler) -> None:
+    def __init__(self) -> None:
         super().__init__(assert_all_called=False, assert_all_mocked=True, using="httpx")
-        self._cassette = cassette
+        self.cassette: RequestHandler | None = None
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         # The "httpx" mocker only patches clients, so a plain transport of our own still
         # reaches the network: that is what a recording goes through.
-        response: httpx.Response = self._cassette.handle(HTTPX, request, None, is_async=False)
+        assert self.cassette is not None  # respx calls it only between start and stop
+        response: httpx.Response = self.cassette.handle(HTTPX, request, None, is_async=False)
         return response
 
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
-        response: httpx.Response = await self._cassette.ahandle(HTTPX, request, None)
+        assert self.cassette is not None
+        response: httpx.Response = await self.cassette.ahandle(HTTPX, request, None)
         return response
+
+
+# Routers between tests. Building one costs respx two call lists, each a unittest.mock
+# object (a third of routing a test); stopping one rolls it back to how it was built, so
+# it serves the next test as a new one would. A list, not one router: `routed` may nest.
+_idle_routers: list[_CassetteRouter] = []
+
+
+@contextlib.contextmanager
+def _httpx_routed(cassette: RequestHandler) -> Iterator[None]:
+    try:
+        router = _idle_routers.pop()
+    except IndexError:
+        router = _CassetteRouter()
+    router.cassette = cassette
+    with router:
+        yield
+    # Only after a clean stop; and holding no cassette, so that none outlives its test.
+    router.cassette = None
+    _idle_routers.append(router)
 
 
 class _Unpatched:
@@ -101,7 +123,7 @@ def _httpx2_patched(cassette: RequestHandler, face: Face) -> Iterator[None]:
 def routed(cassette: RequestHandler) -> Iterator[None]:
     """While active, every httpx / httpx2 / aiohttp / requests request goes to `cassette`."""
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_CassetteRouter(cassette))
+        stack.enter_context(_httpx_routed(cassette))
         if HTTPX2 is not None:
             stack.enter_context(_httpx2_patched(cassette, HTTPX2))
 

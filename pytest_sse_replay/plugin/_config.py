@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 import hashlib
 import inspect
 import math
@@ -125,7 +126,7 @@ class MarkerOptions:
     def from_marker(cls, marker: pytest.Mark) -> MarkerOptions:
         """The marker's options; a wrong one fails the test with the message alone."""
         __tracebackhide__ = True
-        known = list(inspect.signature(cls).parameters)
+        known = _marker_parameters()
         unknown = [key for key in marker.kwargs if key not in known]
         try:
             if unknown:
@@ -141,6 +142,12 @@ class MarkerOptions:
         # The mistake is in the test's decorator: a traceback into the plugin (or the
         # exception it replaces) would only hide it.
         pytest.fail(f"@pytest.mark.{MARKER}: {message}", pytrace=False)
+
+
+@functools.cache
+def _marker_parameters() -> tuple[str, ...]:
+    """The marker's parameter names: read from the signature once, not for every test."""
+    return tuple(inspect.signature(MarkerOptions).parameters)
 
 
 def _pattern(value: object, where: str) -> str:
@@ -227,14 +234,70 @@ def resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSettin
 
 def _resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSettings:
     __tracebackhide__ = True
-    config = item.config
     options = [MarkerOptions.from_marker(m) for m in markers] or [MarkerOptions()]
+    run = run_wide(item.config)
 
+    names = [opt.name or default_name(item) for opt in options]
+    paths = tuple(dict.fromkeys(cassette_path(run.directory, n) for n in names))
+
+    marker_speed = next((o.speed for o in options if o.speed is not None), None)
+    if run.cli_speed is not None:
+        speed = run.cli_speed
+    elif marker_speed is not None:
+        speed = marker_speed
+    else:
+        speed = run.ini_speed
+
+    redaction = run.redaction
+    for opt in options:
+        redaction = redaction.extend(opt.redact_headers, opt.redact_query, opt.redact_body_keys)
+
+    trust = dict(run.trust)
+    marker_terminal = next((o.terminal for o in options if o.terminal is not None), None)
+    if marker_terminal is not None:
+        trust["terminal"] = marker_terminal
+
+    return CassetteSettings(
+        paths=paths,
+        mode=run.mode,
+        speed=speed,
+        faults=tuple(f for o in options for f in o.faults),
+        match_on=tuple(dict.fromkeys(m for o in options for m in o.match_on)),
+        redaction=redaction,
+        ignore_json_paths=tuple(dict.fromkeys(p for o in options for p in o.ignore_json_paths)),
+        **trust,
+    )
+
+
+@dataclass(frozen=True)
+class RunWideSettings:
+    """The part of every test's settings that comes from the ini file and the command line.
+
+    They cannot change during a run (pytest_configure checked them), so they are read and
+    parsed once, not for each test: a run of many small tests paid for it test by test."""
+
+    directory: Path
+    mode: RecordMode
+    cli_speed: float | None  # --sse-speed, which overrides the marker
+    ini_speed: float
+    redaction: Redaction  # the defaults and the ini's names; markers add their own
+    trust: dict[str, Any]  # see trust_settings(); each test's settings take a copy
+
+
+_RUN_WIDE = pytest.StashKey[RunWideSettings]()
+
+
+def run_wide(config: pytest.Config) -> RunWideSettings:
+    cached = config.stash.get(_RUN_WIDE, None)
+    if cached is None:
+        cached = config.stash[_RUN_WIDE] = _read_run_wide(config)
+    return cached
+
+
+def _read_run_wide(config: pytest.Config) -> RunWideSettings:
     directory = Path(config.getini(INI_DIR) or "cassettes")
     if not directory.is_absolute():
         directory = config.rootpath / directory
-    names = [opt.name or default_name(item) for opt in options]
-    paths = tuple(dict.fromkeys(cassette_path(directory, n) for n in names))
 
     cli_mode: str | None = config.getoption(OPT_RECORD)
     if cli_mode is not None:
@@ -243,36 +306,17 @@ def _resolve(item: pytest.Item, markers: Sequence[pytest.Mark]) -> CassetteSetti
         mode = RecordMode.parse(config.getini(INI_MODE) or "none", f"ini {INI_MODE}")
 
     cli_speed: str | None = config.getoption(OPT_SPEED)
-    marker_speed = next((o.speed for o in options if o.speed is not None), None)
-    if cli_speed is not None:
-        speed = parse_speed(cli_speed, "--sse-speed")
-    elif marker_speed is not None:
-        speed = marker_speed
-    else:
-        speed = parse_speed(config.getini(INI_SPEED) or "0", f"ini {INI_SPEED}")
-
-    redaction = Redaction().extend(
-        headers=_ini_list(config, INI_REDACT_HEADERS),
-        query=_ini_list(config, INI_REDACT_QUERY),
-        body_keys=_ini_list(config, INI_REDACT_BODY_KEYS),
-    )
-    for opt in options:
-        redaction = redaction.extend(opt.redact_headers, opt.redact_query, opt.redact_body_keys)
-
-    trust = trust_settings(config)
-    marker_terminal = next((o.terminal for o in options if o.terminal is not None), None)
-    if marker_terminal is not None:
-        trust["terminal"] = marker_terminal
-
-    return CassetteSettings(
-        paths=paths,
+    return RunWideSettings(
+        directory=directory,
         mode=mode,
-        speed=speed,
-        faults=tuple(f for o in options for f in o.faults),
-        match_on=tuple(dict.fromkeys(m for o in options for m in o.match_on)),
-        redaction=redaction,
-        ignore_json_paths=tuple(dict.fromkeys(p for o in options for p in o.ignore_json_paths)),
-        **trust,
+        cli_speed=None if cli_speed is None else parse_speed(cli_speed, "--sse-speed"),
+        ini_speed=parse_speed(config.getini(INI_SPEED) or "0", f"ini {INI_SPEED}"),
+        redaction=Redaction().extend(
+            headers=_ini_list(config, INI_REDACT_HEADERS),
+            query=_ini_list(config, INI_REDACT_QUERY),
+            body_keys=_ini_list(config, INI_REDACT_BODY_KEYS),
+        ),
+        trust=trust_settings(config),
     )
 
 

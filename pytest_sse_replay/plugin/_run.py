@@ -15,10 +15,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-
-import filelock
+from typing import TYPE_CHECKING
 
 from ..cassette import remove_stale_temporaries_in
+
+if TYPE_CHECKING:
+    import filelock
 
 __all__ = ["Run", "lock_directory"]
 
@@ -104,5 +106,9 @@ class Run:
         """The lock every process saving `cassette` takes: kept in the temp dir, not beside
         the cassettes where it would get committed. When this user's lock folder cannot be
         used (another user made it), the run's own folder serves: every worker sees it."""
+        # Imported here: only a save takes a lock, and a run that only replays (most runs)
+        # need not import filelock (about 9 ms).
+        import filelock
+
         directory = lock_directory() or self.folder
         return filelock.FileLock(directory / f"{_key(cassette)}.lock", timeout=LOCK_TIMEOUT)

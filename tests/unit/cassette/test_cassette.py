@@ -645,6 +645,30 @@ def test_concurrent_loads_agree(tmp_path: Path) -> None:
     assert len({id(result.interactions) for result in results}) == len(results)
 
 
+def test_cache_drops_the_least_recently_used_past_its_bytes(
+    tmp_path: Path, count_parses: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the byte bound the least recently used file goes, and the bytes counted are
+    those of the files held, a file saved again counted once."""
+    _file._clear_cache()
+    paths = [one_body([b"data: %d\n\n" % n]).save(tmp_path / f"{n}.yaml") for n in range(3)]
+    monkeypatch.setattr(_file, "_CACHE_MAX_BYTES", 2 * paths[0].stat().st_size)
+    for path in (paths[0], paths[1], paths[0], paths[2]):  # 1 is the least recently used
+        Cassette.load(path)
+    assert len(count_parses) == 3
+    Cassette.load(paths[0])
+    Cassette.load(paths[2])
+    assert len(count_parses) == 3
+    Cassette.load(paths[1])
+    assert len(count_parses) == 4
+    for n in (5, 6, 7):  # the same path saved again and again, same size
+        one_body([b"data: %d\n\n" % n]).save(paths[1])
+        Cassette.load(paths[1])
+    assert len(count_parses) == 7
+    Cassette.load(paths[2])
+    assert len(count_parses) == 7
+
+
 def test_chunk_fields_are_pinned() -> None:
     """The loader fills Chunk's two slots directly: a new field must be added there too."""
     assert [f.name for f in dataclasses.fields(Chunk)] == ["t", "data"]
