@@ -14,7 +14,6 @@ failure messages, the events a test sees while recording) goes through `Redactio
 from __future__ import annotations
 
 import base64
-import contextlib
 import functools
 import json
 import re
@@ -39,6 +38,7 @@ __all__ = [
     "DEFAULT_BODY_KEYS",
     "DEFAULT_HEADERS",
     "DEFAULT_QUERY",
+    "MAX_HUNTED_LENGTH",
     "MIN_SECRET_LENGTH",
     "MIXED_FORMS_MAX",
     "Redaction",
@@ -64,25 +64,33 @@ DEFAULT_BODY_KEYS = frozenset(
 # Values shorter than this are not hunted for elsewhere: replacing every "1" or "abc"
 # in a recording would destroy it, and such values are not secrets worth the name.
 MIN_SECRET_LENGTH = 6
+# Values longer than this are redacted where they stand but not hunted elsewhere: building
+# the patterns for every form of a secret costs about 65 microseconds a character (a 1 MB
+# file uploaded under a field named "secret" took minutes to record); a credential is shorter.
+MAX_HUNTED_LENGTH = 16 * 1024
 
 # Any scheme: "ApiKey", "SSWS", "Key", "OAuth" send the bare token after it just as "Bearer".
 _AUTH_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)\s+", re.IGNORECASE)
 _FORM = "application/x-www-form-urlencoded"
-_MULTIPART = "multipart/form-data"
-_BOUNDARY = re.compile(r'boundary=(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
-# `\b` keeps `filename="..."` out: the name of a part is its field's name.
-_PART_NAME = re.compile(rb'\bname=(?:"([^"]*)"|([^;\s]+))', re.IGNORECASE)
+_BOUNDARY = re.compile(r'(?:^|;)\s*boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
+# The name of a part is in its Content-Disposition line (another header of the part may have
+# a `name` parameter too); `\b` keeps `filename="..."` out; `name*=UTF-8''...` is RFC 5987.
+_DISPOSITION = re.compile(rb"^content-disposition\s*:(.*)$", re.IGNORECASE | re.MULTILINE)
+_PART_NAME = re.compile(rb'\bname(\*?)\s*=\s*(?:"([^"]*)"|([^;\s]+))', re.IGNORECASE)
 # Parameters of an auth scheme written as `key=value, key="value"` (Digest, AWS SigV4) whose
 # values identify or prove the credential, and may be echoed without the rest of the header.
-_AUTH_PARAMETER = re.compile(r'([A-Za-z][\w-]*)\s*=\s*(?:"([^"]*)"|([^,\s]+))')
-_SECRET_AUTH_PARAMETERS = frozenset({"username", "response", "cnonce", "credential", "signature"})
+# (A user name is not: a common one, "status" say, would be replaced all through the events.)
+_SECRET_AUTH_PARAMETERS = frozenset({"response", "cnonce", "credential", "signature"})
+_GENERIC_NAMES = frozenset({"key"})
 # A text inside a text (JSON in a JSON string, in a form value, in a query value) is read
 # this many levels deep for secret fields; past that a value is what it looks like.
 _NESTING = 4
 _USER_INFO = re.compile(r"^([^:/?#]*://)([^/?#]*)@")
-_NESTED_USER_INFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#@\s]*)@")
+# The lookbehind starts a scheme only where a run of scheme characters starts: tried from
+# every position of a long run of letters, the pattern was quadratic.
+_NESTED_USER_INFO = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://([^/?#@\s]*)@")
 # `;` separates parameters too: servers that split on it would read a secret there.
-_PARAMETER = re.compile(r"([^&;=#]+)=([^&;#]*)")
+_SEPARATOR = re.compile("([&;])")
 
 
 @dataclass(frozen=True)
@@ -107,8 +115,9 @@ class Redaction:
 
     @functools.cached_property
     def _nested_names(self) -> frozenset[str]:
-        # A document inside a value may be a query string as well as a body.
-        return self._body_names | frozenset(map(_body_key, self.query))
+        # A document inside a value may be a query string as well as a body; but "key" there
+        # is as often a field's name ({"key": "status"}) as a credential.
+        return self._body_names | frozenset(map(_body_key, self.query - _GENERIC_NAMES))
 
     def extend(
         self, headers: Iterable[str] = (), query: Iterable[str] = (), body_keys: Iterable[str] = ()
@@ -243,9 +252,10 @@ class Redaction:
             url = urlunsplit(parts)
         if not parts.query:
             return url
-        if ";" in parts.query:
-            # Redacted as text first: parse_qsl splits on "&" only, and its rewrite would
-            # percent-encode the ";" that hides `api_key=...` inside another value.
+        semicolons = ";" in parts.query
+        if semicolons:
+            # Redacted as text, every other byte kept: parse_qsl splits on "&" only, and
+            # writing its pairs back would percent-encode the ";" (and lose what follows it).
             query = self._redact_parameters(parts.query, secrets)
             if query != parts.query:
                 parts = parts._replace(query=query)
@@ -254,15 +264,15 @@ class Redaction:
         for _, value in pairs:
             # A URL inside a query value (a redirect target: `?next=https://user:pass@host/`)
             # carries credentials too: they become secrets, replaced wherever they stand.
-            for match in _NESTED_USER_INFO.finditer(value):
+            for match in _NESTED_USER_INFO.finditer(value) if "://" in value else ():
                 secrets.update(part for part in match.group(1).split(":", 1) if part)
             # So does a JSON document or a query string in a value (`?state={"token": ...}`).
             _nested_secrets(value, self._nested_names, secrets)
-        if not any(key.lower() in self.query for key, _ in pairs):
+        if semicolons or not any(self._secret_parameter(key) for key, _ in pairs):
             return url
         redacted = []
         for key, value in pairs:
-            if key.lower() in self.query and value != REDACTED:
+            if self._secret_parameter(key) and value != REDACTED:
                 secrets.add(value)
                 value = REDACTED
             redacted.append((key, value))
@@ -284,20 +294,26 @@ class Redaction:
     def _redact_parameters(self, query: str, secrets: set[str]) -> str:
         """The listed query values of `query` redacted as text, `&` or `;` between them."""
 
-        def parameter(match: re.Match[str]) -> str:
-            key, value = match.group(1), match.group(2)
-            if unquote_plus(key).lower() not in self.query or value == REDACTED:
-                return match.group()
-            secrets.update({value, unquote_plus(value)})
-            return f"{key}={REDACTED}"
+        # Split, not a regex over the whole query: a long run of name characters without "="
+        # made a pattern retry from every position (quadratic).
+        fields = _SEPARATOR.split(query)
+        for index in range(0, len(fields), 2):
+            key, eq, value = fields[index].partition("=")
+            if eq and self._secret_parameter(unquote_plus(key)) and value != REDACTED:
+                secrets.update({value, unquote_plus(value)})
+                fields[index] = f"{key}={REDACTED}"
+        return "".join(fields)
 
-        return _PARAMETER.sub(parameter, query)
+    def _secret_parameter(self, name: str) -> bool:
+        """A query parameter named in the query list, or like a secret body field
+        (`?password=`, `?client_secret=`)."""
+        return name.lower() in self.query or _body_key(name) in self._body_names
 
     def _redact_body(self, body: bytes, content_type: str | None, secrets: set[str]) -> bytes:
         kind = (content_type or "").split(";")[0].strip().lower()
         if kind == _FORM:
             return self._redact_form(body, secrets)
-        if kind == _MULTIPART:
+        if kind.startswith("multipart/"):
             return self._redact_multipart(body, content_type or "", secrets)
         if "json" in kind or body.lstrip()[:1] in (b"{", b"["):
             return self._redact_json(body, secrets)
@@ -342,14 +358,10 @@ class Redaction:
             # The line end before the next delimiter belongs to the delimiter, not the value.
             trail = b"\r\n" if content.endswith(b"\r\n") else content[len(content.rstrip(b"\n")) :]
             value = content[: len(content) - len(trail)]
-            named = _PART_NAME.search(piece[:head_end])
-            name = (named.group(1) or named.group(2) or b"") if named else b""
             text = value.decode("utf-8", "replace")
-            if (
-                _body_key(name.decode("utf-8", "replace")) in self._body_names
-                and value != _REDACTED
-            ):
-                secrets.update({text, value.decode("utf-8", "surrogateescape")})
+            if _body_key(_part_name(piece[:head_end])) in self._body_names and value != _REDACTED:
+                # As the bytes may be read back: UTF-8 or Latin-1, a server's other guess.
+                secrets.update({text, value.decode("latin-1")})
                 pieces[index] = piece[: head_end + gap] + _REDACTED + trail
                 changed = True
             else:
@@ -362,7 +374,9 @@ class Redaction:
             document = json.loads(body)
             redacted = _redact_json_value(document, self._body_names, found)
         except ValueError:
-            return body
+            # Not one JSON document as Python reads it: JSON lines, a number longer than
+            # Python's digit limit, text after the end, a cut-off body. Found as text.
+            return self._redact_json_text(body, secrets)
         except RecursionError:
             # Nested too deep to read or walk field by field: no field of it can be shown
             # to be free of a secret, so none of it is kept.
@@ -372,10 +386,42 @@ class Redaction:
         secrets.update(found)
         if redacted == document:
             return body
+        # A name given twice keeps only its last value in `document`: the text has them all.
+        self._redact_json_text(body, secrets)
         # Written again the way it was (compact or spaced), so the body stays recognisable.
         spaced = b'": ' in body or b", " in body
         separators = (", ", ": ") if spaced else (",", ":")
         return json.dumps(redacted, ensure_ascii=False, separators=separators).encode()
+
+    def _redact_json_text(self, body: bytes, secrets: set[str]) -> bytes:
+        """Each `"name": value` whose name is a secret field gets "REDACTED" for a string,
+        number or boolean value; every other byte is kept."""
+
+        def member(match: re.Match[bytes]) -> bytes:
+            name = _json_text(match.group(1))
+            value = match.group(2)
+            if name is None or _body_key(name) not in self._body_names or value == _QUOTED:
+                return match.group()
+            text = _json_text(value[1:-1]) if value.startswith(b'"') else None
+            secrets.add(value.decode("utf-8", "replace") if text is None else text)
+            return match.group()[: match.start(2) - match.start()] + _QUOTED
+
+        return _JSON_MEMBER.sub(member, body)
+
+
+def _json_text(escaped: bytes) -> str | None:
+    """The text of a JSON string literal's inside, or None when it is not one."""
+    try:
+        text = json.loads(b'"' + escaped + b'"')
+    except ValueError:
+        return None
+    return text if isinstance(text, str) else None
+
+
+# A member of a JSON object, found as text: its name, and a string, number or boolean value.
+_JSON_MEMBER = re.compile(
+    rb'"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9][-+.0-9eE]*|true|false)'
+)
 
 
 def _same(event: Event) -> Event:
@@ -383,7 +429,10 @@ def _same(event: Event) -> Event:
 
 
 def _body_key(name: str) -> str:
-    """A body field's name as compared: `clientSecret`, `client-secret` -> "clientsecret"."""
+    """A body field's name as compared: `clientSecret`, `client-secret` -> "clientsecret";
+    `user[password]` (Rails, PHP) -> "password"."""
+    if name.endswith("]") and "[" in name:
+        name = name[name.rindex("[") + 1 : -1] or name[: name.index("[")]
     return name.lower().replace("_", "").replace("-", "")
 
 
@@ -392,7 +441,19 @@ def _lowered(names: Iterable[str]) -> frozenset[str]:
 
 
 def _hunted(secrets: Iterable[str]) -> set[str]:
-    return {s for s in secrets if len(s) >= MIN_SECRET_LENGTH and s != REDACTED}
+    return {s for s in secrets if MIN_SECRET_LENGTH <= len(s) <= MAX_HUNTED_LENGTH} - {REDACTED}
+
+
+def _part_name(head: bytes) -> str:
+    """The field name of a multipart part, from the Content-Disposition line of its head."""
+    line = _DISPOSITION.search(head)
+    named = _PART_NAME.search(line.group(1)) if line else None
+    if named is None:
+        return ""
+    name = (named.group(2) or named.group(3) or b"").decode("utf-8", "replace")
+    if named.group(1):  # name*=UTF-8''api%5Fkey
+        name = unquote(name.partition("''")[2] or name)
+    return name
 
 
 def _redact_json_value(
@@ -425,18 +486,24 @@ def _nested_secrets(text: str, keys: frozenset[str], found: set[str], depth: int
         return
     start = text.lstrip()[:1]
     if start in ("{", "["):
-        # Not JSON after all, or too deep to walk here: read as the text it is.
-        with contextlib.suppress(ValueError, RecursionError):
+        try:
             _redact_json_value(loads_json(text), keys, found, depth)
+        except ValueError:
+            pass  # not JSON after all: no field of it is a secret
+        except RecursionError:
+            # Too deep to walk from here: none of it can be shown free of a secret, so all
+            # of it is one (replaced wherever it stands).
+            found.add(text)
         return
     if "=" not in text:
         return
-    # A URL's query (a redirect target: `next=/callback?access_token=...`) is read alone.
-    query = text.partition("?")[2] or text
-    for field in re.split("[&;#]", query):
+    for field in re.split("[&;#]", text):
         key, eq, value = field.partition("=")
         if not eq:
             continue
+        # A URL's query (a redirect target: `next=/callback?access_token=...`): its first
+        # name starts after the "?".
+        key = key.rpartition("?")[2]
         if _body_key(unquote_plus(key).strip()) in keys:
             found.update({value, unquote_plus(value)})
         else:
@@ -462,9 +529,10 @@ def _secret_parts(name: str, value: str) -> list[str]:
         parts.append(value[scheme.end() :])
         if scheme.group(1).lower() == "basic":  # "user:password", base64-encoded
             parts.extend(_basic_credentials(value[scheme.end() :]))
-        for match in _AUTH_PARAMETER.finditer(value[scheme.end() :]):
-            if match.group(1).lower() in _SECRET_AUTH_PARAMETERS:
-                given = match.group(2) if match.group(2) is not None else match.group(3)
+        for piece in value[scheme.end() :].split(","):
+            name, eq, given = piece.partition("=")
+            if eq and name.strip().lower() in _SECRET_AUTH_PARAMETERS:
+                given = given.strip().strip('"')
                 # An AWS credential is "access key id/date/region/service/aws4_request".
                 parts += [given, given.split("/")[0]]
     if name in ("cookie", "set-cookie"):
@@ -564,6 +632,21 @@ def _bits_set(alphabet: bytes, known: dict[int, int]) -> bytes:
     )
 
 
+_TO_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _known_bits(data: bytes, first: int, last: int, digit: int) -> dict[int, int]:
+    """The bits of base64 digit `digit` that the secret's bits (stream positions `first` to
+    `last`) fix: bit index within the digit -> value."""
+    known = {}
+    for bit in range(6):
+        position = 6 * digit + bit
+        if first <= position < last:
+            offset = position - first
+            known[bit] = (data[offset // 8] >> (7 - offset % 8)) & 1
+    return known
+
+
 def _base64_patterns(secret: str) -> list[tuple[bytes, bytes]]:
     """The secret's bytes base64-encoded at each of the three alignments, in both alphabets:
     (the digits fully determined by the secret, the digits the one before them may be).
@@ -574,29 +657,26 @@ def _base64_patterns(secret: str) -> list[tuple[bytes, bytes]]:
     one is checked by `_Scrubber`, the trailing one and any `=` padding by the regex).
     """
     data = secret.encode("utf-8", "surrogatepass")
-    bits = "".join(f"{byte:08b}" for byte in data)
     patterns = []
     for k in range(3):
         first, last = 8 * k, 8 * (k + len(data))  # the secret's bits in the encoded stream
-        head_digit, tail_digit = first // 6, -(-last // 6)  # the digits that touch them
+        full_start, full_end = -(-first // 6), last // 6  # the digits of its bits alone
+        # Encoded by the C codec and cut, not digit by digit: a secret may be a megabyte.
+        standard = base64.b64encode(b"\0" * k + data + b"\0\0")[full_start:full_end]
         for alphabet in (_B64_STD, _B64_URL):
-            core, head, tail = b"", b"", b""
-            for digit in range(head_digit, tail_digit):
-                known = {
-                    bit: int(bits[6 * digit + bit - first])
-                    for bit in range(6)
-                    if first <= 6 * digit + bit < last
-                }
-                if len(known) == 6:
-                    value = int("".join(str(known[b]) for b in range(6)), 2)
-                    core += alphabet[value : value + 1]
-                elif digit == head_digit:
-                    head = _bits_set(alphabet, known)
-                else:
-                    tail = b"[" + re.escape(_bits_set(alphabet, known)) + b"]?={0,2}"
+            core = standard if alphabet is _B64_STD else standard.translate(_TO_URL_SAFE)
+            head = tail = b""
+            if first % 6:  # the digit before shares bits with the byte before the secret
+                head = _bits_set(alphabet, _known_bits(data, first, last, full_start - 1))
+            if last % 6:  # and the one after, with the byte after it
+                known = _known_bits(data, first, last, full_end)
+                tail = b"[" + re.escape(_bits_set(alphabet, known)) + b"]?={0,2}"
             if len(core) >= MIN_SECRET_LENGTH:
                 patterns.append((re.escape(core) + tail, head))
     return patterns
+
+
+_PADDED_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{12,}={1,2}")
 
 
 def _variants(secret: str) -> set[str]:
@@ -605,12 +685,14 @@ def _variants(secret: str) -> set[str]:
     percent-encoded again or base64-encoded."""
     escaped = json.dumps(secret)[1:-1]
     # A base64 token is often echoed without its "=" padding (base64url in a JWT or a URL).
-    unpadded = secret.rstrip("=")
+    unpadded = secret.rstrip("=") if _PADDED_BASE64.fullmatch(secret) else secret
     return {
         secret,
-        *([unpadded] if len(unpadded) >= MIN_SECRET_LENGTH else []),
-        quote(secret, safe=""),
-        quote_plus(secret, safe=""),
+        unpadded,
+        # A lone surrogate (a JSON "\ud800", a byte no encoding reads) is encoded as the
+        # scrubber encodes it, rather than raising.
+        quote(secret, safe="", errors="surrogatepass"),
+        quote_plus(secret, safe="", errors="surrogatepass"),
         escaped,
         escaped.replace("/", "\\/"),
         json.dumps(secret, ensure_ascii=False)[1:-1],
@@ -702,6 +784,7 @@ def _replaced(data: bytes, spans: list[tuple[int, int]]) -> bytes:
 
 
 _REDACTED = REDACTED.encode()
+_QUOTED = b'"' + _REDACTED + b'"'
 
 
 class _Cursor:

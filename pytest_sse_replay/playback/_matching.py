@@ -167,8 +167,9 @@ def _query_matches(
     remaining: dict[str, list[str]] = defaultdict(list)
     for key, value in live:
         remaining[key].append(value)
-    # Exact values first, so a redacted one never takes the value an exact one needs.
-    for key, value in sorted(recorded, key=lambda pair: pair[1] == REDACTED):
+    # Exact values first, then those with a redacted part, then the wholly redacted: a
+    # looser one never takes the value a stricter one needs.
+    for key, value in sorted(recorded, key=lambda pair: _looseness(pair[1])):
         values = remaining.get(key)
         if not values:
             return False
@@ -177,7 +178,34 @@ def _query_matches(
         elif value in values:
             values.remove(value)
         else:
+            fitting = next((v for v in values if _redacted_fits(value, v)), None)
+            if fitting is None:
+                return False
+            values.remove(fitting)
+    return True
+
+
+def _looseness(value: str) -> int:
+    return 2 if value == REDACTED else 1 if REDACTED in value else 0
+
+
+def _redacted_fits(recorded: str, live: str) -> bool:
+    """Whether `live` is `recorded` with some text in place of each REDACTED in it: a
+    secret redacted inside a value (JSON in a query value, `a=1;api_key=...`) stands for
+    any secret. Leftmost matching of the parts between is exact for such patterns."""
+    if recorded == live:
+        return True
+    if REDACTED not in recorded:
+        return False
+    first, *middle, last = recorded.split(REDACTED)
+    if len(live) < len(first) + len(last) or not (live.startswith(first) and live.endswith(last)):
+        return False
+    at, end = len(first), len(live) - len(last)
+    for part in middle:
+        found = live.find(part, at, end)
+        if found < 0:
             return False
+        at = found + len(part)
     return True
 
 
@@ -192,9 +220,12 @@ _NOT_JSON = object()
 
 
 def _json_matches(recorded: object, live: object) -> bool:
-    """Equal as JSON, where a recorded "REDACTED" (a redacted body field) matches any value."""
+    """Equal as JSON, where a recorded "REDACTED" (a redacted body field) matches any value,
+    and one inside a string any text there."""
     if recorded == REDACTED:
         return True
+    if isinstance(recorded, str) and isinstance(live, str):
+        return _redacted_fits(recorded, live)
     if isinstance(recorded, dict) and isinstance(live, dict):
         return recorded.keys() == live.keys() and all(
             _json_matches(value, live[key]) for key, value in recorded.items()
@@ -335,7 +366,7 @@ class Matcher:
                     out.append(f"query {key}: recorded {want_q[key]!r}, missing now")
                 elif key not in want_q:
                     out.append(f"query {key}: not recorded, got {got_q[key]!r}")
-                elif want_q[key] != got_q[key] and want_q[key] != REDACTED:
+                elif not _redacted_fits(want_q[key], got_q[key]) and want_q[key] != REDACTED:
                     out.append(f"query {key}: recorded {want_q[key]!r}, got {got_q[key]!r}")
             if not out or not out[-1].startswith("query"):
                 out.append("query: the same names, repeated a different number of times")

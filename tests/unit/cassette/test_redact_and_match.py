@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pytest_sse_replay.cassette import _redact
 from pytest_sse_replay.cassette._model import (
     Cassette,
     Chunk,
@@ -15,7 +17,7 @@ from pytest_sse_replay.cassette._model import (
     RecordedRequest,
     RecordedResponse,
 )
-from pytest_sse_replay.cassette._redact import Redaction
+from pytest_sse_replay.cassette._redact import MAX_HUNTED_LENGTH, Redaction
 from pytest_sse_replay.playback._matching import REDACTED, Matcher, NoRecording, parse_match_on
 
 SECRET = "sk-live-987654321"
@@ -315,14 +317,13 @@ def test_nesting_is_read_only_so_deep() -> None:
             'Digest username="alice.smith", response="6629fae49393a05397450978507c4ef1"',
             "6629fae49393a05397450978507c4ef1",
         ),
-        ('Digest username="alice.smith", realm="api"', "alice.smith"),
         (
             "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261125/us-east-1/s3/aws4_request, "
             "SignedHeaders=host, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024",
             "AKIAIOSFODNN7EXAMPLE",
         ),
     ],
-    ids=["bearer-unpadded", "digest-response", "digest-username", "aws-access-key-id"],
+    ids=["bearer-unpadded", "digest-response", "aws-access-key-id"],
 )
 def test_an_authorization_part_echoed_alone_is_hunted(value: str, echoed: str) -> None:
     cassette = Cassette(
@@ -332,14 +333,190 @@ def test_an_authorization_part_echoed_alone_is_hunted(value: str, echoed: str) -
     assert cassette.interactions[0].response.chunks[0].data == b"data: REDACTED!\n\n"
 
 
-def test_a_realm_or_an_algorithm_is_not_taken_for_a_secret() -> None:
+def test_a_realm_an_algorithm_or_a_user_name_is_not_taken_for_a_secret() -> None:
+    """A common user name ("status") would be replaced all through the events."""
+    header = 'Digest username="status", realm="events@api", algorithm=SHA-256-sess'
+    data = b"data: events@api SHA-256-sess status\n\n"
+    cassette = Cassette([interaction(headers=[("authorization", header)], chunks=[data])])
+    Redaction().apply(cassette)
+    assert cassette.interactions[0].response.chunks[0].data == data
+
+
+# -- what an attack on the forms above found --------------------------------------------------
+
+
+def multipart(head: bytes, value: bytes = SECRET.encode()) -> bytes:
+    return b"--abc\r\n" + head + b"\r\n\r\n" + value + b"\r\n--abc--\r\n"
+
+
+@pytest.mark.parametrize(
+    ("head", "content_type"),
+    [
+        (b'Content-Disposition: form-data; name="password"', "multipart/form-data; boundary = abc"),
+        (
+            b'Content-Disposition: form-data; name="password"',
+            "multipart/form-data; xboundary=zzz; boundary=abc",
+        ),
+        (
+            b'Content-Type: text/plain; name="note"\r\nContent-Disposition: form-data; name="password"',
+            "multipart/form-data; boundary=abc",
+        ),
+        (b'Content-Disposition: form-data; name = "password"', "multipart/form-data; boundary=abc"),
+        (
+            b"Content-Disposition: form-data; name*=UTF-8''pass%77ord",
+            "multipart/form-data; boundary=abc",
+        ),
+        (
+            b'Content-Disposition: form-data; name="user[password]"',
+            "multipart/form-data; boundary=abc",
+        ),
+        (b'Content-Disposition: form-data; name="password"', "multipart/mixed; boundary=abc"),
+    ],
+    ids=[
+        "spaced-boundary",
+        "xboundary",
+        "name-elsewhere",
+        "spaced-name",
+        "rfc5987",
+        "rails",
+        "mixed",
+    ],
+)
+def test_every_way_a_server_reads_a_multipart_field_name_is_redacted(
+    head: bytes, content_type: str
+) -> None:
+    request = RecordedRequest(
+        "POST", "http://api.test/s", [("content-type", content_type)], multipart(head)
+    )
+    shown, secrets = Redaction().request(request)
+    assert shown.body == multipart(head, b"REDACTED")
+    assert SECRET in secrets
+
+
+@pytest.mark.parametrize(
+    "value", [b"p\xe4sswort-123", "\ud800abcdefg".encode("utf-8", "surrogatepass")]
+)
+def test_a_secret_that_is_not_utf8_is_redacted_without_an_error(value: bytes) -> None:
+    head = b'Content-Disposition: form-data; name="password"'
+    ct = [("content-type", "multipart/form-data; boundary=abc")]
+    request = RecordedRequest("POST", "http://api.test/s", ct, multipart(head, value))
+    assert Redaction().request(request)[0].body == multipart(head, b"REDACTED")
+    assert "REDACTED" in repr(request)
+    lone = RecordedRequest(
+        "POST",
+        "http://a/s",
+        [("content-type", "application/json")],
+        b'{"password": "\\ud800abcdefg"}',
+    )
+    assert Redaction().request(lone)[0].body == b'{"password": "REDACTED"}'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f'{{"password": "{SECRET}", "n": {"9" * 5000}}}',  # past Python's int digit limit
+        f'{{"api_key":"{SECRET}"}}\n{{"a":1}}\n',  # JSON lines
+        f'{{"token": "{SECRET}", "x": "a\\"b"}} trailing',
+        f'{{"password": "{SECRET}", "password": "second-value"}}',  # a name given twice
+    ],
+    ids=["big-number", "json-lines", "trailing-text", "duplicate-name"],
+)
+def test_a_json_body_python_does_not_read_as_one_document_is_redacted_as_text(body: str) -> None:
     cassette = Cassette(
         [
             interaction(
-                headers=[("authorization", 'Digest realm="events@api", algorithm=SHA-256-sess')],
-                chunks=[b"data: events@api SHA-256-sess\n\n"],
+                method="POST",
+                headers=[("content-type", "application/json")],
+                body=body.encode(),
+                chunks=[f"data: {SECRET}\n\n".encode()],
             )
         ]
     )
     Redaction().apply(cassette)
-    assert cassette.interactions[0].response.chunks[0].data == b"data: events@api SHA-256-sess\n\n"
+    assert SECRET.encode() not in cassette.interactions[0].request.body
+    assert b'"REDACTED"' in cassette.interactions[0].request.body
+    assert cassette.interactions[0].response.chunks[0].data == b"data: REDACTED\n\n"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (f"http://a/s?password={SECRET}&n=1", "http://a/s?password=REDACTED&n=1"),
+        (f"http://a/s?api-key={SECRET}", "http://a/s?api-key=REDACTED"),
+        (f"http://a/s?token={SECRET};a=b", "http://a/s?token=REDACTED;a=b"),
+        (
+            f"http://a/s?a=1;api_key={SECRET}&token=zzzzzzzz",
+            "http://a/s?a=1;api_key=REDACTED&token=REDACTED",
+        ),
+        (
+            "http://a/s?state=" + quote(f"token={SECRET}&return_to=/home?tab=1", safe=""),
+            "http://a/s?state=" + quote("token=REDACTED&return_to=/home?tab=1", safe=""),
+        ),
+    ],
+    ids=["password", "dashed", "semicolon-kept", "both-separators", "nested-with-question-mark"],
+)
+def test_query_parameters_are_redacted_keeping_every_other_byte(url: str, shown: str) -> None:
+    assert Redaction().url(url) == shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://a/s?a=1;api_key={SECRET}",
+        "http://a/s?state=" + quote(json.dumps({"token": SECRET}), safe=""),
+        f"http://a/s?next=/cb?access_token={SECRET}",
+    ],
+    ids=["semicolon", "json-in-query", "nested-url"],
+)
+def test_a_secret_redacted_inside_a_value_still_replays(url: str) -> None:
+    """The recording holds REDACTED inside the value: it matches any text in its place."""
+    cassette = Cassette([interaction(url=url)])
+    Redaction().apply(cassette)
+    assert SECRET not in cassette.interactions[0].request.url
+    matcher = Matcher(list(cassette.interactions), ())
+    for live in (url, url.replace(SECRET, "another-key-123")):
+        assert matcher.matching(RecordedRequest("GET", live, [], b"")) == (0,)
+    other = url.replace("a=1", "a=2").replace("state=", "estate=").replace("/cb", "/cc")
+    assert matcher.matching(RecordedRequest("GET", other, [], b"")) == ()
+
+
+def test_ordinary_words_are_not_taken_for_secrets() -> None:
+    """A nested `{"key": "status"}` is a field's name, and a cookie `pref=running=` is not
+    base64: neither may be replaced all through the events."""
+    data = b'event: status\ndata: {"status": "running"}\n\n'
+    cassette = Cassette(
+        [
+            interaction(
+                url="http://a/s?filter=" + quote('{"key": "status", "op": "eq"}', safe=""),
+                headers=[("cookie", "pref=running=")],
+                chunks=[data],
+            )
+        ]
+    )
+    Redaction().apply(cassette)
+    assert cassette.interactions[0].response.chunks[0].data == data
+
+
+def test_a_document_too_deep_to_walk_is_a_secret_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed: a nested value the walk runs out of stack on is hunted as a whole."""
+
+    def out_of_stack(*args: object) -> object:
+        raise RecursionError
+
+    text = '{"a": [[["token-like value"]]], "token": "sk-nested-1234"}'
+    found: set[str] = set()
+    monkeypatch.setattr(_redact, "_redact_json_value", out_of_stack)
+    _redact._nested_secrets(text, frozenset({"token"}), found)
+    assert found == {text}
+
+
+def test_a_value_longer_than_the_hunting_limit_is_redacted_in_place_only() -> None:
+    """A file uploaded under a field named "secret" is replaced, not hunted in every form."""
+    big = b"x1y2z3" * (MAX_HUNTED_LENGTH // 3)
+    head = b'Content-Disposition: form-data; name="secret"'
+    ct = [("content-type", "multipart/form-data; boundary=abc")]
+    shown, secrets = Redaction().request(
+        RecordedRequest("POST", "http://a/s", ct, multipart(head, big))
+    )
+    assert shown.body == multipart(head, b"REDACTED")
+    assert secrets == frozenset()
