@@ -10,22 +10,26 @@ coarse file-system clock or by an earlier run a second before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..cassette import remove_stale_temporaries_in
 
-if TYPE_CHECKING:
-    import filelock
-
-__all__ = ["Run", "lock_directory"]
+__all__ = ["STALE_AGE", "Run", "lock_directory"]
 
 # How long a save waits for another process's save of the same cassette.
 LOCK_TIMEOUT = 120.0
+# A lock file not taken for this long, and the folder of a run killed this long ago, are
+# removed by the next run that saves: one lock file per cassette path ever saved (every
+# tmp_path of a test suite) would otherwise pile up in the temporary directory.
+STALE_AGE = 24 * 3600.0
+_RUN_PREFIX = "pytest-sse-replay-run-"
 
 
 def _key(path: Path) -> str:
@@ -74,7 +78,7 @@ class Run:
         # The process that made the folder removes it when the run ends; a worker is
         # handed the controller's.
         self._made = False
-        self._swept: set[Path] = set()
+        self._swept: set[Path | tuple[str, Path]] = set()
 
     def sweep(self, directory: Path) -> None:
         """Once per run and folder: remove what saves killed in earlier runs left there."""
@@ -85,7 +89,8 @@ class Run:
     @property
     def folder(self) -> Path:
         if self._folder is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="pytest-sse-replay-run-"))
+            _remove_stale(Path(tempfile.gettempdir()), f"{_RUN_PREFIX}*")
+            self._folder = Path(tempfile.mkdtemp(prefix=_RUN_PREFIX))
             self._made = True
         return self._folder
 
@@ -102,13 +107,39 @@ class Run:
     def mark_written(self, cassette: Path) -> None:
         (self.folder / f"{_key(cassette)}.written").touch()
 
-    def lock_for(self, cassette: Path) -> filelock.FileLock:
-        """The lock every process saving `cassette` takes: kept in the temp dir, not beside
-        the cassettes where it would get committed. When this user's lock folder cannot be
-        used (another user made it), the run's own folder serves: every worker sees it."""
+    @contextlib.contextmanager
+    def lock_for(self, cassette: Path) -> Iterator[None]:
+        """Held while saving `cassette`, by every process that saves it: kept in the temp dir,
+        not beside the cassettes where it would get committed. When this user's lock folder
+        cannot be used (another user made it), the run's own folder serves: every worker
+        sees it."""
         # Imported here: only a save takes a lock, and a run that only replays (most runs)
         # need not import filelock (about 9 ms).
         import filelock
 
         directory = lock_directory() or self.folder
-        return filelock.FileLock(directory / f"{_key(cassette)}.lock", timeout=LOCK_TIMEOUT)
+        if ("locks", directory) not in self._swept:
+            self._swept.add(("locks", directory))
+            _remove_stale(directory, "*.lock")
+        path = directory / f"{_key(cassette)}.lock"
+        with filelock.FileLock(path, timeout=LOCK_TIMEOUT):
+            # Its time says when it was last taken (filelock 4 opens it without touching
+            # it): a lock file older than STALE_AGE is then never one being held.
+            with contextlib.suppress(OSError):
+                os.utime(path)
+            yield
+
+
+def _remove_stale(directory: Path, pattern: str) -> None:
+    """Removes this user's entries of `directory` matching `pattern` untouched for STALE_AGE."""
+    limit = time.time() - STALE_AGE
+    getuid = getattr(os, "getuid", None)
+    for entry in directory.glob(pattern):
+        with contextlib.suppress(OSError):
+            info = entry.lstat()
+            if info.st_mtime >= limit or (getuid is not None and info.st_uid != getuid()):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink()

@@ -28,7 +28,7 @@ from pytest_sse_replay.cassette._atomic import STALE_AFTER, remove_stale_tempora
 from pytest_sse_replay.cassette._model import Chunk, Interaction, RecordedRequest, RecordedResponse
 from pytest_sse_replay.cassette._redact import Redaction
 from pytest_sse_replay.plugin._config import CassetteSettings, RecordMode
-from pytest_sse_replay.plugin._run import Run, lock_directory
+from pytest_sse_replay.plugin._run import STALE_AGE, Run, lock_directory
 from pytest_sse_replay.plugin._session import ActiveCassette
 from pytest_sse_replay.sse._event import Event
 from tests.drivers import Driver
@@ -725,3 +725,36 @@ def test_a_shared_cassette_holds_each_request_as_often_as_one_test_sent_it(
     for urls in tests:
         expected |= Counter(urls)
     assert counts == expected
+
+
+def test_stale_lock_files_and_run_folders_are_removed_by_the_next_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One lock file per cassette path ever saved, and the folder of a killed run, would pile
+    up in the temporary directory: a save removes those untouched for a day, and no other."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    locks = lock_directory()
+    assert locks is not None
+    old, fresh = locks / "old.lock", locks / "fresh.lock"
+    killed = tmp_path / "pytest-sse-replay-run-killed"
+    alive = tmp_path / "pytest-sse-replay-run-alive"
+    for path in (old, fresh):
+        path.write_bytes(b"")
+    for folder in (killed, alive):
+        folder.mkdir()
+        (folder / "x.written").write_bytes(b"")
+    day_ago = time.time() - STALE_AGE - 60
+    for path in (old, killed):
+        os.utime(path, (day_ago, day_ago))
+    run = Run()
+    cassette = tmp_path / "c.yaml"
+    with run.lock_for(cassette):
+        run.mark_written(cassette)
+    assert not old.exists()
+    assert not killed.exists()
+    assert fresh.exists()
+    assert alive.exists()
+    # The lock just taken says so by its time, whatever filelock does to it.
+    (mine,) = (p for p in locks.iterdir() if p != fresh)
+    assert mine.stat().st_mtime > day_ago + STALE_AGE
+    run.end()
