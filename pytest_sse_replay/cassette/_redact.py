@@ -172,10 +172,19 @@ class Redaction:
         shown = self._redact_url(url, found)
         return self.scrub(shown, _hunted(found) | set(secrets))
 
-    def scrub(self, text: str, secrets: Iterable[str]) -> str:
-        """`text` with every form of every secret (of hunting length) replaced by REDACTED."""
+    def scrub(self, text: str, secrets: Iterable[str], *, clipped: bool = False) -> str:
+        """`text` with every form of every secret (of hunting length) replaced by REDACTED.
+
+        `clipped`: `text` may show long values cut in the middle (`'abc...xyz'`, as pytest
+        shortens an assertion's operands): the end of a secret after "..." and its start
+        before, 6 characters or more, are replaced too."""
         hunted = frozenset(_hunted(secrets))
-        return _scrubber(hunted).text(text) if hunted else text
+        if not hunted:
+            return text
+        text = _scrubber(hunted).text(text)
+        if clipped and "..." in text:
+            text = _clipped_scrubbed(text, hunted)
+        return text
 
     def find(self, data: bytes, secrets: Iterable[str]) -> list[tuple[int, int]]:
         """Where `scrub` would replace a form of one of `secrets` in `data`: (start, end)
@@ -250,6 +259,12 @@ class Redaction:
                 shown.append(REDACTED if value else value)
             parts = parts._replace(netloc=":".join(shown) + "@" + hostport)
             url = urlunsplit(parts)
+        if "=" in parts.fragment:
+            # An OAuth implicit grant hands the token over in the fragment.
+            fragment = self._redact_parameters(parts.fragment, secrets)
+            if fragment != parts.fragment:
+                parts = parts._replace(fragment=fragment)
+                url = urlunsplit(parts)
         if not parts.query:
             return url
         semicolons = ";" in parts.query
@@ -422,6 +437,41 @@ def _json_text(escaped: bytes) -> str | None:
 _JSON_MEMBER = re.compile(
     rb'"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9][-+.0-9eE]*|true|false)'
 )
+
+
+def _clipped_scrubbed(text: str, secrets: frozenset[str]) -> str:
+    """`text` with the end of a secret right after each "..." and its start right before
+    replaced (each "..." looked at once: a long captured output may hold many)."""
+    forms = sorted({v for s in secrets for v in _variants(s)}, key=len, reverse=True)
+    out: list[str] = []
+    at = 0
+    for mark in re.finditer(r"\.\.\.", text):
+        start, end = mark.span()
+        if start < at:
+            continue  # inside what the previous mark replaced
+        head = _longest(text, start, forms, before=True)
+        tail = _longest(text, end, forms, before=False)
+        out += [text[at : start - head], REDACTED if head else "", "..."]
+        out.append(REDACTED if tail else "")
+        at = end + tail
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _longest(text: str, at: int, forms: list[str], *, before: bool) -> int:
+    """The length of the longest start of a form ending at `at` (`before`), or end of a form
+    starting there: 6 characters or more, shorter than the form (else it was scrubbed)."""
+    best = 0
+    for form in forms:
+        for size in range(len(form) - 1, max(MIN_SECRET_LENGTH, best + 1) - 1, -1):
+            if (
+                text.startswith(form[:size], at - size)
+                if before
+                else text.startswith(form[-size:], at)
+            ):
+                best = size
+                break
+    return best
 
 
 def _same(event: Event) -> Event:

@@ -178,7 +178,7 @@ def _query_matches(
         elif value in values:
             values.remove(value)
         else:
-            fitting = next((v for v in values if _redacted_fits(value, v)), None)
+            fitting = next((v for v in values if _redacted_fits(value, v, _QUERY_SEPARATORS)), None)
             if fitting is None:
                 return False
             values.remove(fitting)
@@ -189,10 +189,12 @@ def _looseness(value: str) -> int:
     return 2 if value == REDACTED else 1 if REDACTED in value else 0
 
 
-def _redacted_fits(recorded: str, live: str) -> bool:
+def _redacted_fits(recorded: str, live: str, separators: str = "") -> bool:
     """Whether `live` is `recorded` with some text in place of each REDACTED in it: a
     secret redacted inside a value (JSON in a query value, `a=1;api_key=...`) stands for
-    any secret. Leftmost matching of the parts between is exact for such patterns."""
+    any secret, holding none of `separators` (in a query value, `;` and `&`: else
+    `a=1;api_key=REDACTED` would answer `a=1;api_key=K;page=2` too). Leftmost matching of
+    the parts between is exact for such patterns."""
     if recorded == live:
         return True
     if REDACTED not in recorded:
@@ -203,10 +205,18 @@ def _redacted_fits(recorded: str, live: str) -> bool:
     at, end = len(first), len(live) - len(last)
     for part in middle:
         found = live.find(part, at, end)
-        if found < 0:
+        if found < 0 or _holds_any(live, at, found, separators):
             return False
         at = found + len(part)
-    return True
+    return not _holds_any(live, at, end, separators)
+
+
+def _holds_any(text: str, start: int, end: int, characters: str) -> bool:
+    return any(text.find(c, start, end) >= 0 for c in characters)
+
+
+# What a secret in a query value cannot hold: it would have split the value.
+_QUERY_SEPARATORS = ";&"
 
 
 def _json_or_none(body: bytes) -> object:
@@ -366,7 +376,9 @@ class Matcher:
                     out.append(f"query {key}: recorded {want_q[key]!r}, missing now")
                 elif key not in want_q:
                     out.append(f"query {key}: not recorded, got {got_q[key]!r}")
-                elif not _redacted_fits(want_q[key], got_q[key]) and want_q[key] != REDACTED:
+                elif want_q[key] != REDACTED and not _redacted_fits(
+                    want_q[key], got_q[key], _QUERY_SEPARATORS
+                ):
                     out.append(f"query {key}: recorded {want_q[key]!r}, got {got_q[key]!r}")
             if not out or not out[-1].startswith("query"):
                 out.append("query: the same names, repeated a different number of times")

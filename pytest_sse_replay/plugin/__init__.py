@@ -403,7 +403,7 @@ def pytest_runtest_makereport(
             from ._reports import scrub_report
 
             redaction = active.settings.redaction
-            scrub_report(report, lambda text: redaction.scrub(text, secrets))
+            scrub_report(report, lambda text: redaction.scrub(text, secrets, clipped=True))
     return report
 
 

@@ -29,6 +29,14 @@ def scrub_report(report: pytest.TestReport, scrub: Callable[[str], str]) -> None
     if report.longrepr is not None:
         report.longrepr = _scrubbed(report.longrepr, scrub, 0)  # type: ignore[assignment]
     report.sections = [(title, scrub(content)) for title, content in report.sections]
+    # An xfail's reason, and what the test gave record_property (the JUnit XML's properties).
+    reason = getattr(report, "wasxfail", None)
+    if isinstance(reason, str):
+        report.wasxfail = scrub(reason)
+    report.user_properties = [
+        (name, scrub(value) if isinstance(value, str) else value)
+        for name, value in report.user_properties
+    ]
 
 
 def _scrubbed(value: object, scrub: Callable[[str], str], depth: int) -> object:

@@ -25,10 +25,11 @@ __all__ = ["STALE_AGE", "Run", "lock_directory"]
 
 # How long a save waits for another process's save of the same cassette.
 LOCK_TIMEOUT = 120.0
-# A lock file not taken for this long, and the folder of a run killed this long ago, are
-# removed by the next run that saves: one lock file per cassette path ever saved (every
-# tmp_path of a test suite) would otherwise pile up in the temporary directory.
+# A lock file not taken for this long, and the folder of a run that saved nothing for a week
+# (killed, most likely), are removed by the next run that saves: one lock file per cassette
+# path ever saved (every tmp_path of a test suite) would otherwise pile up in the temp dir.
 STALE_AGE = 24 * 3600.0
+STALE_RUN_AGE = 7 * 24 * 3600.0
 _RUN_PREFIX = "pytest-sse-replay-run-"
 
 
@@ -89,7 +90,7 @@ class Run:
     @property
     def folder(self) -> Path:
         if self._folder is None:
-            _remove_stale(Path(tempfile.gettempdir()), f"{_RUN_PREFIX}*")
+            _remove_stale_runs(Path(tempfile.gettempdir()))
             self._folder = Path(tempfile.mkdtemp(prefix=_RUN_PREFIX))
             self._made = True
         return self._folder
@@ -106,6 +107,10 @@ class Run:
 
     def mark_written(self, cassette: Path) -> None:
         (self.folder / f"{_key(cassette)}.written").touch()
+        # The folder's own time says the run is alive (touching a marker that exists does
+        # not change it).
+        with contextlib.suppress(OSError):
+            os.utime(self.folder)
 
     @contextlib.contextmanager
     def lock_for(self, cassette: Path) -> Iterator[None]:
@@ -120,7 +125,7 @@ class Run:
         directory = lock_directory() or self.folder
         if ("locks", directory) not in self._swept:
             self._swept.add(("locks", directory))
-            _remove_stale(directory, "*.lock")
+            _remove_stale_locks(directory)
         path = directory / f"{_key(cassette)}.lock"
         with filelock.FileLock(path, timeout=LOCK_TIMEOUT):
             # Its time says when it was last taken (filelock 4 opens it without touching
@@ -130,16 +135,34 @@ class Run:
             yield
 
 
-def _remove_stale(directory: Path, pattern: str) -> None:
-    """Removes this user's entries of `directory` matching `pattern` untouched for STALE_AGE."""
-    limit = time.time() - STALE_AGE
+def _stale(entry: Path, age: float) -> bool:
+    """This user's `entry` (not followed if a link), untouched for `age` seconds."""
+    try:
+        info = entry.lstat()
+    except OSError:
+        return False
     getuid = getattr(os, "getuid", None)
-    for entry in directory.glob(pattern):
-        with contextlib.suppress(OSError):
-            info = entry.lstat()
-            if info.st_mtime >= limit or (getuid is not None and info.st_uid != getuid()):
-                continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink()
+    mine = getuid is None or info.st_uid == getuid()
+    return mine and info.st_mtime < time.time() - age
+
+
+def _remove_stale_runs(directory: Path) -> None:
+    for entry in directory.glob(f"{_RUN_PREFIX}*"):
+        if _stale(entry, STALE_RUN_AGE) and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _remove_stale_locks(directory: Path) -> None:
+    """Each lock file untouched for STALE_AGE is taken (without waiting) before it is removed,
+    and looked at again once held: a save that took it meanwhile has touched it."""
+    import filelock
+
+    for entry in directory.glob("*.lock"):
+        if not _stale(entry, STALE_AGE) or entry.is_symlink() or not entry.is_file():
+            continue
+        try:
+            with filelock.FileLock(entry, timeout=0):
+                if _stale(entry, STALE_AGE):
+                    entry.unlink()
+        except (filelock.Timeout, OSError):
+            continue  # being held, or gone: not stale

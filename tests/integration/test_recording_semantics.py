@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import filelock
 import httpx
 import pytest
 from hypothesis import given, settings
@@ -28,7 +29,7 @@ from pytest_sse_replay.cassette._atomic import STALE_AFTER, remove_stale_tempora
 from pytest_sse_replay.cassette._model import Chunk, Interaction, RecordedRequest, RecordedResponse
 from pytest_sse_replay.cassette._redact import Redaction
 from pytest_sse_replay.plugin._config import CassetteSettings, RecordMode
-from pytest_sse_replay.plugin._run import STALE_AGE, Run, lock_directory
+from pytest_sse_replay.plugin._run import STALE_AGE, STALE_RUN_AGE, Run, lock_directory
 from pytest_sse_replay.plugin._session import ActiveCassette
 from pytest_sse_replay.sse._event import Event
 from tests.drivers import Driver
@@ -731,7 +732,8 @@ def test_stale_lock_files_and_run_folders_are_removed_by_the_next_save(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One lock file per cassette path ever saved, and the folder of a killed run, would pile
-    up in the temporary directory: a save removes those untouched for a day, and no other."""
+    up in the temporary directory: a save removes lock files untouched for a day and run
+    folders untouched for a week, and no other."""
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     locks = lock_directory()
     assert locks is not None
@@ -744,17 +746,23 @@ def test_stale_lock_files_and_run_folders_are_removed_by_the_next_save(
         folder.mkdir()
         (folder / "x.written").write_bytes(b"")
     day_ago = time.time() - STALE_AGE - 60
-    for path in (old, killed):
-        os.utime(path, (day_ago, day_ago))
+    os.utime(old, (day_ago, day_ago))
+    week_ago = time.time() - STALE_RUN_AGE - 60
+    os.utime(killed, (week_ago, week_ago))
+    os.utime(alive, (day_ago, day_ago))  # a long run that saved nothing for a day is kept
+    held = locks / "held.lock"
+    held.write_bytes(b"")
+    os.utime(held, (day_ago, day_ago))
     run = Run()
     cassette = tmp_path / "c.yaml"
-    with run.lock_for(cassette):
+    with filelock.FileLock(held, timeout=5), run.lock_for(cassette):
         run.mark_written(cassette)
+    assert held.exists()  # taken by another save at that moment: not stale
     assert not old.exists()
     assert not killed.exists()
     assert fresh.exists()
     assert alive.exists()
     # The lock just taken says so by its time, whatever filelock does to it.
-    (mine,) = (p for p in locks.iterdir() if p != fresh)
+    (mine,) = (p for p in locks.iterdir() if p not in (fresh, held))
     assert mine.stat().st_mtime > day_ago + STALE_AGE
     run.end()

@@ -794,3 +794,43 @@ def test_a_secret_revealed_by_a_later_request_is_scrubbed_from_the_report(
     assert leaks == set()
     assert "something else" in output  # the assertion's own report is there, scrubbed
     assert "REDACTED" in output
+
+
+REPORTED_ELSEWHERE = """
+import os, httpx, pytest
+
+KEY = os.environ["TEST_LONG_SECRET"]
+
+@pytest.mark.sse_cassette
+def test_reported(sse_cassette, record_property):
+    with httpx.Client(timeout=10) as client:
+        client.get("{url}/echo", params={{"note": KEY}}).read()
+        client.get("{url}/echo", headers={{"authorization": "Bearer " + KEY}}).read()
+    record_property("seen", sse_cassette.events[0].data)
+    # pytest shortens a long operand by cutting out its middle: the secret's end would stay.
+    assert sse_cassette.events[0].data == "something else"
+
+@pytest.mark.sse_cassette("other")
+def test_expected_to_fail(sse_cassette):
+    httpx.get("{url}/echo", headers={{"authorization": "Bearer " + KEY}}, timeout=10).read()
+    pytest.xfail("the service said " + KEY)
+"""
+
+
+def test_a_shortened_operand_an_xfail_reason_and_a_property_show_no_secret(
+    pytester: pytest.Pytester, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+    monkeypatch.setenv("TEST_LONG_SECRET", secret)
+    pytester.makeini("[pytest]\nsse_record_on_error = true\njunit_family = legacy\n")
+    pytester.makepyfile(test_user=textwrap.dedent(REPORTED_ELSEWHERE.format(url=live_server)))
+    result = pytester.runpytest("--sse-record", "-p", "no:randomly", "-rA", "--junitxml=out.xml")
+    result.assert_outcomes(failed=1, xfailed=1)
+    output = result.stdout.str() + result.stderr.str()
+    junit = (pytester.path / "out.xml").read_text()
+    assert "...REDACTED" in output  # the shortened operand, its end replaced
+    assert "the service said REDACTED" in output
+    assert 'name="seen"' in junit
+    for where, text in {"output": output, "junit": junit}.items():
+        assert "0123456789" not in text, where  # not even the end of it
+        assert "sk-proj-AbCd" not in text, where

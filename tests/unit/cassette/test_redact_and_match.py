@@ -520,3 +520,28 @@ def test_a_value_longer_than_the_hunting_limit_is_redacted_in_place_only() -> No
     )
     assert shown.body == multipart(head, b"REDACTED")
     assert secrets == frozenset()
+
+
+def test_a_token_in_the_fragment_is_redacted() -> None:
+    """An OAuth implicit grant hands the token over in the fragment."""
+    url = f"http://a/cb?x=1#access_token={SECRET}&state=s"
+    assert Redaction().url(url) == "http://a/cb?x=1#access_token=REDACTED&state=s"
+
+
+def test_a_redacted_part_of_a_query_value_does_not_swallow_a_separator() -> None:
+    """`a=1;api_key=REDACTED` does not answer `a=1;api_key=K;page=2`: a secret in a query
+    value cannot hold the `;` or `&` that would have split it."""
+    first, second = f"http://a/s?a=1;api_key={SECRET}", f"http://a/s?a=1;api_key={SECRET};page=2"
+    cassette = Cassette([interaction(url=first), interaction(url=second)])
+    Redaction().apply(cassette)
+    matcher = Matcher(list(cassette.interactions), ())
+    assert matcher.matching(RecordedRequest("GET", second, [], b"")) == (1,)
+    assert matcher.matching(RecordedRequest("GET", first, [], b"")) == (0,)
+
+
+def test_the_end_or_start_of_a_secret_beside_an_ellipsis_is_scrubbed() -> None:
+    long_secret = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+    text = "assert 'http://h/?n=sk-proj-Ab...xYz0123456789' == 'x' and 'a...b'"
+    shown = Redaction().scrub(text, [long_secret], clipped=True)
+    assert shown == "assert 'http://h/?n=REDACTED...REDACTED' == 'x' and 'a...b'"
+    assert Redaction().scrub(text, [long_secret]) == text  # only when asked
