@@ -34,6 +34,7 @@ from ._aiohttp_internals import (
     set_content,
 )
 from ._answer import Answer, Answerer, is_local_server
+from ._recording import recording_cassette
 from ._replay import ReplayTransport
 
 __all__ = ["recording_session", "replay_session", "routed_aiohttp"]
@@ -332,10 +333,7 @@ async def recording_session(
     given as a path, or a `Cassette` with a path, is written (redacted, with `redaction` or
     the default lists) when the block ends; a `Cassette` object shows what was recorded.
     """
-    if cassette is None:
-        cassette = Cassette()
-    elif not isinstance(cassette, Cassette):
-        cassette = Cassette(path=cassette)  # type: ignore[arg-type]
+    cassette = recording_cassette(cassette, "recording_session")
     async with aiohttp.ClientSession(**session_kwargs) as session:
         with _ROUTES.using(Answerer(None, cassette), session):
             yield session

@@ -41,11 +41,23 @@ from ._replay import _Httpx2Transports
 if TYPE_CHECKING:
     import httpx2
 
-__all__ = ["RecordingTransport"]
+__all__ = ["RecordingTransport", "recording_cassette"]
 
 # Content-Encodings the recorder can undo, so the cassette holds readable text that
 # redaction can scrub; the encoding header is removed from the recording to match.
 _DECODABLE = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+
+
+def recording_cassette(cassette: Cassette | StrPath | None, owner: str) -> Cassette:
+    """What a recorder records into, given a `Cassette`, a path, or nothing (a new one)."""
+    if cassette is None:
+        return Cassette()
+    if isinstance(cassette, Cassette):
+        return cassette
+    path = Path(cassette)
+    if path.is_dir():  # said now, not as an OSError about a temporary file at the save
+        raise ValueError(f"{owner}({str(path)!r}): a folder, not a cassette file")
+    return Cassette(path=path)
 
 
 class _Recorder(ChunkSink):
@@ -174,18 +186,9 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport, _Httpx2T
         keepalive: bool = True,
         redaction: Redaction | None = None,
     ) -> None:
-        self._save_on_close = False
-        if cassette is None:
-            cassette = Cassette()
-        elif not isinstance(cassette, Cassette):
-            path = Path(cassette)
-            if path.is_dir():  # said now, not as an OSError about a temporary file at close
-                raise ValueError(
-                    f"RecordingTransport({str(path)!r}): a folder, not a cassette file"
-                )
-            cassette = Cassette(path=path)
-            self._save_on_close = True
-        self.cassette = cassette
+        # Given as a path: written when closed (a Cassette object is the caller's to save).
+        self._save_on_close = cassette is not None and not isinstance(cassette, Cassette)
+        self.cassette = cassette = recording_cassette(cassette, "RecordingTransport")
         self.redaction = redaction
         self.wrapped = wrapped
         self.on_done = on_done

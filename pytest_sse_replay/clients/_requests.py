@@ -29,6 +29,7 @@ from ..faults import BROKEN_CHUNKED
 from ..playback import Fault, StreamFailure
 from ._answer import Answer, Answerer, is_local_server
 from ._faces import ChunkSink
+from ._recording import recording_cassette
 from ._replay import ReplayTransport
 
 __all__ = ["RecordingAdapter", "ReplayAdapter", "routed_requests"]
@@ -397,11 +398,7 @@ class RecordingAdapter(BaseAdapter):
         self, cassette: Cassette | StrPath | None = None, *, adapter: BaseAdapter | None = None
     ) -> None:
         super().__init__()
-        if cassette is None:
-            cassette = Cassette()
-        elif not isinstance(cassette, Cassette):
-            cassette = Cassette(path=cassette)  # type: ignore[arg-type]
-        self.cassette = cassette
+        self.cassette = cassette = recording_cassette(cassette, "RecordingAdapter")
         self.adapter: BaseAdapter = adapter if adapter is not None else HTTPAdapter()
         self._answerer = Answerer(None, cassette)
 

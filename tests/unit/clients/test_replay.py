@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -304,9 +305,19 @@ def test_non_ascii_header_values_replay_as_the_bytes_recorded(driver: Driver) ->
     assert (b"x-check", "ok ✓".encode()) in raw
 
 
-def test_recording_transport_refuses_a_folder_as_its_cassette(tmp_path: Path) -> None:
+def test_every_recorder_refuses_a_folder_as_its_cassette(tmp_path: Path) -> None:
     """A folder given as the cassette path is an error at construction, naming it."""
-    from pytest_sse_replay import RecordingTransport
+    from pytest_sse_replay import RecordingAdapter, RecordingTransport
+    from pytest_sse_replay.clients._aiohttp import recording_session
 
-    with pytest.raises(ValueError, match="a folder, not a cassette file"):
+    with pytest.raises(ValueError, match=r"RecordingTransport\(.*\): a folder, not a cassette"):
         RecordingTransport(tmp_path)
+    with pytest.raises(ValueError, match=r"RecordingAdapter\(.*\): a folder, not a cassette"):
+        RecordingAdapter(tmp_path)
+
+    async def enter() -> None:
+        async with recording_session(tmp_path):
+            pass
+
+    with pytest.raises(ValueError, match=r"recording_session\(.*\): a folder, not a cassette"):
+        asyncio.run(enter())
