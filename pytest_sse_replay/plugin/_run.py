@@ -79,7 +79,8 @@ class Run:
         # The process that made the folder removes it when the run ends; a worker is
         # handed the controller's.
         self._made = False
-        self._swept: set[Path | tuple[str, Path]] = set()
+        self._swept: set[Path] = set()  # folders of temporary files
+        self._locks_swept: set[Path] = set()
 
     def sweep(self, directory: Path) -> None:
         """Once per run and folder: remove what saves killed in earlier runs left there."""
@@ -123,8 +124,8 @@ class Run:
         import filelock
 
         directory = lock_directory() or self.folder
-        if ("locks", directory) not in self._swept:
-            self._swept.add(("locks", directory))
+        if directory not in self._locks_swept:
+            self._locks_swept.add(directory)
             _remove_stale_locks(directory)
         path = directory / f"{_key(cassette)}.lock"
         with filelock.FileLock(path, timeout=LOCK_TIMEOUT):
